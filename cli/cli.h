@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include <stdint.h>
+
+struct conf;
+struct queue;
+
+/* What every verb gets: the options before the verb and what they load. */
+struct cli {
+	const char	*conf_file;	/* -c, or NULL */
+	int		 verbose;	/* -v */
+	struct conf	*conf;		/* loaded by cli_conf() */
+	struct queue	*queue;		/* opened by cli_queue() */
+};
+
+/* Load the configuration; on error print it and exit 78 (EX_CONFIG). */
+struct conf	*cli_conf(struct cli *);
+/*
+ * Open the queue under the configured state directory; on error print why
+ * and exit 73 (cannot create) or 75 (temporary).
+ */
+struct queue	*cli_queue(struct cli *);
+void		 cli_done(struct cli *);
+
+/* 1 when a ternd holds the lock of this state directory. */
+int		 cli_daemon_running(const struct conf *);
+/* Tell a running daemon there is new mail; silent when none runs. */
+void		 cli_nudge(const struct conf *);
+
+/* Prints "tern: <msg>" to stderr. */
+void		 cli_warnx(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/*
+ * sendmail -q: deliver the queue now. Through the daemon when it runs,
+ * else in-process once delivery exists. Returns an exit code.
+ */
+int		 cli_run_queue(struct cli *);
+
+/* Parses a queue id argument or prints why and returns -1. */
+int		 cli_parse_id(const char *arg, uint64_t *id);
+
+int	 cmd_sendmail(struct cli *, int argc, char **argv);
+int	 cmd_status(struct cli *, int argc, char **argv);
+int	 cmd_queue(struct cli *, int argc, char **argv);
+int	 cmd_show(struct cli *, int argc, char **argv);
+int	 cmd_hold(struct cli *, int argc, char **argv);
+int	 cmd_release(struct cli *, int argc, char **argv);
+int	 cmd_delete(struct cli *, int argc, char **argv);
+
+#endif
