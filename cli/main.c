@@ -20,7 +20,7 @@ static const struct verb {
 	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f ADDR] [-F NAME] [RCPT...]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "queue", cmd_queue, "queue [--json]" },
-	{ "show", cmd_show, "show ID" },
+	{ "show", cmd_show, "show [--raw] ID" },
 	{ "hold", cmd_hold, "hold ID..." },
 	{ "release", cmd_release, "release ID..." },
 	{ "delete", cmd_delete, "delete ID..." },

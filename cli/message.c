@@ -76,20 +76,28 @@ cmd_show(struct cli *c, int argc, char **argv)
 	struct queue_env e = { 0 };
 	struct buf b = BUF_INIT;
 	struct queue *q;
+	const char *arg;
 	uint64_t id;
-	int rc = 0;
+	int rc = 0, raw;
 
-	if (argc != 2) {
-		cli_warnx("usage: tern show ID");
+	raw = argc == 3 && strcmp(argv[1], "--raw") == 0;
+	if (argc != 2 + raw) {
+		cli_warnx("usage: tern show [--raw] ID");
 		return EX_USAGE;
 	}
-	if (cli_parse_id(argv[1], &id) == -1)
+	arg = argv[1 + raw];
+	if (cli_parse_id(arg, &id) == -1)
 		return EX_USAGE;
 	q = cli_queue(c);
 	if (queue_get(q, id, &e) == -1 || queue_body(q, id, &b) == -1) {
-		cli_warnx("show %s: %s", argv[1], errno == ENOENT ?
+		cli_warnx("show %s: %s", arg, errno == ENOENT ?
 		    "no such message in the queue" : queue_error(q));
 		rc = errno == ENOENT ? EX_DATAERR : EX_IOERR;
+		goto done;
+	}
+	if (raw) {	/* the stored bytes exactly, as postcat -q does */
+		if (fwrite(b.data, 1, b.len, stdout) != b.len)
+			rc = EX_IOERR;
 		goto done;
 	}
 	print_env(&e);
