@@ -89,8 +89,56 @@ const char *sasl_server_error(const struct sasl *);
 /*
  * Server side (submission listener, tests' ODMR server): verifies one
  * exchange against a stored secret. Only what tern's listeners need:
- * PLAIN and LOGIN against a clear or salted hash via callback, CRAM-MD5
- * against a clear secret.
+ * PLAIN decoding (then sasl_check_password() against the users file's
+ * salted hash), CRAM-MD5 against a clear secret. A LOGIN server needs
+ * nothing here: base64_decode() the two lines, then sasl_check_password().
+ * "=" (empty response) and "*" (cancel) are the caller's to recognise.
  */
+
+/*
+ * PLAIN (RFC 4616 §2) from one client line (base64, not "=" or "*").
+ * Valid: exactly two NULs, authcid and passwd 1..255 octets, authzid
+ * 0..255 octets and either empty or equal to authcid (tern does not do
+ * proxy authorization). Returns 0 with malloc'd *user and *pass (wipe
+ * and free *pass), or -1 with errno EINVAL (not base64: 501 5.5.2),
+ * EBADMSG (malformed message) or EPERM (foreign authzid).
+ */
+int	 sasl_server_plain(const char *b64, char **user, char **pass);
+
+/*
+ * A fresh CRAM-MD5 challenge "<random.time@host>" (RFC 2195 §2), plain
+ * text (base64 it for the 334 line). malloc'd.
+ */
+char	*sasl_cram_md5_challenge(const char *host);
+
+/*
+ * CRAM-MD5 (RFC 2195): challenge is the plain text that was sent (before
+ * base64), b64resp the client line. Returns 0 when the response is
+ * "user SP hex(HMAC-MD5(secret, challenge))" (hex in either case,
+ * compared in constant time), with malloc'd *user; -1 otherwise (errno
+ * EINVAL for bad base64, EBADMSG for a malformed line, EACCES for a
+ * wrong digest). The caller checks *user is the account secret belongs to.
+ */
+int	 sasl_cram_md5_verify(const char *challenge, const char *b64resp,
+	    const char *secret, char **user);
+
+/*
+ * Salted hash for submit_users and users_file lines:
+ * "$pbkdf2-sha256$<iter>$<b64 salt>$<b64 key>", PBKDF2-HMAC-SHA256 with a
+ * random 16-byte salt, 100000 iterations, 32-byte key. It contains no ':'.
+ * malloc'd; NULL only when the random generator or GnuTLS fails.
+ */
+char	*sasl_hash_password(const char *pass);
+
+/*
+ * 0 when pass matches hash (constant-time compare); -1 with errno EACCES
+ * on a mismatch, EINVAL when hash is not a string sasl_hash_password()
+ * could have made (iterations 1000..10000000, 32-byte key).
+ */
+int	 sasl_check_password(const char *hash, const char *pass);
+
+/* For tests: use nonce (copied) as the SCRAM client nonce, not a random
+ * one. Call before sasl_client_start(). */
+void	 sasl_test_nonce(struct sasl *, const char *nonce);
 
 #endif
