@@ -364,6 +364,7 @@ static const char *const auth_words[] = { "auto", "scram-sha-256", "plain",
 static const char *const inmethod_words[] = { "none", "atrn", "etrn" };
 static const char *const dlmethod_words[] = { "maildir", "lmtp" };
 static const char *const log_words[] = { "stderr", "syslog" };
+static const char *const bool_words[] = { "no", "yes" };
 
 const char *
 conf_tls_name(enum conf_tls t)
@@ -454,6 +455,18 @@ conf_parse_duration(const char *v, int64_t *seconds)
 	if (v == NULL || duration(v, &n) != NULL)
 		return -1;
 	*seconds = n;
+	return 0;
+}
+
+/* Booleans are yes/no, in any case; no key takes one yet. */
+int
+conf_parse_bool(const char *v, int *yes)
+{
+	int i;
+
+	if (v == NULL || (i = word_of(v, bool_words, 2)) < 0)
+		return -1;
+	*yes = i;
 	return 0;
 }
 

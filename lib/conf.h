@@ -151,6 +151,7 @@ const struct conf_smarthost *conf_smarthost_named(const struct conf *,
 /* Parsers shared with the CLI. Return 0, or -1 for a malformed value. */
 int	 conf_parse_duration(const char *, int64_t *seconds);	/* 30s 5m */
 int	 conf_parse_size(const char *, uint64_t *bytes);	/* 512K 10M */
+int	 conf_parse_bool(const char *, int *yes);	/* yes, no */
 /* Formats seconds as the shortest exact duration ("90s", "5m", "2h"). */
 char	*conf_fmt_duration(int64_t seconds, char *buf, size_t len);
 

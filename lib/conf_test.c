@@ -574,6 +574,16 @@ test_durations_and_sizes(void **state)
 		if (conf_parse_size(sbad[i], &z) != -1)
 			fail_msg("size '%s' accepted", sbad[i]);
 	assert_int_equal(conf_parse_duration(NULL, &d), -1);
+	{
+		int y = -1;
+
+		assert_int_equal(conf_parse_bool("YES", &y), 0);
+		assert_int_equal(y, 1);
+		assert_int_equal(conf_parse_bool("no", &y), 0);
+		assert_int_equal(y, 0);
+		assert_int_equal(conf_parse_bool("true", &y), -1);
+		assert_int_equal(conf_parse_bool("", &y), -1);
+	}
 
 	assert_string_equal(conf_fmt_duration(0, b, sizeof b), "0s");
 	assert_string_equal(conf_fmt_duration(90, b, sizeof b), "90s");
