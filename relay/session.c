@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: ISC */
+/* One smarthost session: the engine's callbacks turned into queue commits. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/buf.h"
+#include "../lib/conf.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "../net/conn.h"
+#include "../queue/queue.h"
+#include "../sasl/sasl.h"
+#include "../smtp/smtp.h"
+#include "../tls/tls.h"
+#include "outcome.h"
+#include "secret.h"
+#include "session.h"
+
+#define CONNECT_TIMEOUT_MS	30000
+#define TLS_TIMEOUT_MS		60000
+
+struct sess {
+	const struct conf		*cf;
+	struct queue			*q;
+	const struct conf_smarthost	*sh;
+	const uint64_t			*ids;
+	size_t				 n, next;
+	relay_report_fn			 report;
+	void				*arg;
+	struct relay_result		*res;
+	struct conn			*conn;
+	struct tls_config		*tc;
+	/* the message in flight */
+	int				 busy;
+	struct queue_env		 env;
+	struct buf			 body;
+	struct smtp_rcpt		*rcpt;
+	size_t				*map;	/* rcpt -> env.rcpt index */
+	char				**notify;
+	struct smtp_msg			 msg;
+	unsigned int			 handed;	/* messages settled */
+	char				 why[512];
+};
+
+static const char *
+relay_name(const struct sess *s)
+{
+	return s->conn ? conn_peer(s->conn) : s->sh->peer.host;
+}
+
+static char *
+notify_text(unsigned int n)
+{
+	struct buf b = BUF_INIT;
+
+	if (n == 0)
+		return NULL;
+	if (n & QUEUE_NOTIFY_NEVER)
+		return xstrdup("NEVER");
+	if (n & QUEUE_NOTIFY_SUCCESS)
+		buf_adds(&b, "SUCCESS,");
+	if (n & QUEUE_NOTIFY_FAILURE)
+		buf_adds(&b, "FAILURE,");
+	if (n & QUEUE_NOTIFY_DELAY)
+		buf_adds(&b, "DELAY,");
+	b.data[--b.len] = '\0';
+	return buf_take(&b);
+}
+
+static void
+msg_release(struct sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->msg.nrcpt; i++)
+		free(s->notify[i]);
+	free(s->notify);
+	free(s->rcpt);
+	free(s->map);
+	s->notify = NULL;
+	s->rcpt = NULL;
+	s->map = NULL;
+	memset(&s->msg, 0, sizeof s->msg);
+	queue_env_clear(&s->env);
+	buf_reset(&s->body);
+	s->busy = 0;
+}
+
+/* Loads one message with its pending recipients; 0, or -1 to skip it. */
+static int
+msg_load(struct sess *s, uint64_t id)
+{
+	size_t i, n = 0;
+
+	if (queue_get(s->q, id, &s->env) == -1)
+		return -1;
+	if (s->env.flags & QUEUE_F_HELD)
+		goto skip;
+	s->rcpt = xcalloc(s->env.nrcpt, sizeof *s->rcpt);
+	s->map = xcalloc(s->env.nrcpt, sizeof *s->map);
+	s->notify = xcalloc(s->env.nrcpt, sizeof *s->notify);
+	for (i = 0; i < s->env.nrcpt; i++) {
+		if (s->env.rcpt[i].state != QUEUE_PENDING)
+			continue;
+		s->rcpt[n].addr = s->env.rcpt[i].addr;
+		s->rcpt[n].orcpt = s->env.rcpt[i].orcpt;
+		s->notify[n] = notify_text(s->env.rcpt[i].notify);
+		s->rcpt[n].notify = s->notify[n];
+		s->map[n++] = i;
+	}
+	s->msg.nrcpt = n;
+	if (n == 0 || queue_body(s->q, id, &s->body) == -1)
+		goto skip;
+	s->msg.from = s->env.sender;
+	s->msg.rcpt = s->rcpt;
+	s->msg.envid = s->env.envid;
+	s->msg.ret = s->env.ret == QUEUE_RET_FULL ? "FULL" :
+	    s->env.ret == QUEUE_RET_HDRS ? "HDRS" : NULL;
+	s->msg.utf8 = (s->env.flags & QUEUE_F_SMTPUTF8) != 0;
+	s->msg.body = s->body.data;
+	s->msg.len = s->body.len;
+	s->busy = 1;
+	return 0;
+skip:
+	msg_release(s);
+	return -1;
+}
+
+static void
+on_ready(void *arg, struct smtp *smtp)
+{
+	struct sess *s = arg;
+
+	while (s->next < s->n) {
+		if (msg_load(s, s->ids[s->next++]) == 0 &&
+		    smtp_send(smtp, &s->msg) == 0)
+			return;
+		msg_release(s);
+	}
+	smtp_quit(smtp);
+}
+
+static void
+report(struct sess *s, const char *addr, const char *status,
+    const char *reply)
+{
+	char id[QUEUE_ID_LEN + 1], *line;
+
+	line = xasprintf("%s: to=<%s> relay=%s delay=%.1f status=%s (%s)",
+	    queue_id_str(s->env.id, id), addr, relay_name(s),
+	    (double)(clock_wall() - s->env.queued_at), status, reply);
+	log_info("%s", line);
+	if (s->report != NULL)
+		s->report(s->arg, line);
+	free(line);
+}
+
+static void
+on_rcpt(void *arg, const struct smtp_msg *m, const struct smtp_result *r)
+{
+	static const char *const names[] = { "sent", "deferred", "bounced",
+	    "deferred" };
+	struct sess *s = arg;
+	struct buf text = BUF_INIT;
+	enum outcome o;
+	enum queue_rcpt_state st;
+	size_t i;
+
+	if (!r->final || r->idx >= s->msg.nrcpt)
+		return;
+	i = s->map[r->idx];
+	smtp_reply_format(r->reply, &text);
+	o = outcome_of(r->reply->code, r->reply->local);
+	st = o == OUTCOME_SENT ? QUEUE_SENT : o == OUTCOME_FAIL ?
+	    QUEUE_FAILED : QUEUE_PENDING;
+	/* The server's verdict is committed before anything else happens. */
+	if (o != OUTCOME_RETRY && queue_rcpt_set(s->q, s->env.id,
+	    (unsigned int)i, st, text.data, o == OUTCOME_DEFER,
+	    clock_wall()) == -1)
+		log_warnx("%s", queue_error(s->q));
+	if (o == OUTCOME_SENT)
+		s->res->sent++;
+	else if (o == OUTCOME_FAIL)
+		s->res->failed++;
+	else
+		s->res->deferred++;
+	report(s, m->rcpt[r->idx].addr, names[o], text.data);
+	buf_clear(&text);
+}
+
+static void
+on_done(void *arg, const struct smtp_msg *m, enum smtp_stage st,
+    const struct smtp_reply *r)
+{
+	struct sess *s = arg;
+
+	(void)m;
+	(void)st;
+	(void)r;
+	if (!s->busy)
+		return;
+	if (outcome_settle(s->cf, s->q, s->env.id, s->sh->peer.host,
+	    clock_wall()) == -1)
+		log_warnx("%s", queue_error(s->q));
+	s->res->messages++;
+	s->handed++;
+	msg_release(s);
+}
+
+static void
+on_starttls(void *arg, struct smtp *smtp)
+{
+	struct sess *s = arg;
+
+	(void)smtp;
+	conn_want_tls(s->conn, s->tc, s->sh->peer.host);
+}
+
+static void
+on_end(void *arg, const struct smtp_end *e)
+{
+	struct sess *s = arg;
+	struct buf text = BUF_INIT;
+
+	if (e->kind == SMTP_END_OK)
+		return;
+	if (e->reply != NULL)
+		smtp_reply_format(e->reply, &text);
+	snprintf(s->why, sizeof s->why, "%s: %s%s%s", relay_name(s), e->why,
+	    text.len ? ": " : "", text.len ? text.data : "");
+	if (e->after_dot)
+		log_warnx("%s (connection lost after the final dot: the "
+		    "message may arrive twice, RFC 5321 6.1)", s->why);
+	buf_clear(&text);
+}
+
+static void
+on_trace(void *arg, int dir, const char *line)
+{
+	struct sess *s = arg;
+
+	log_debug("%s %c %s", relay_name(s), dir, line);
+}
+
+/* Connection-level trouble: no attempt counted, the smarthost backs off. */
+static void
+postpone(struct sess *s)
+{
+	struct buf b = BUF_INIT;
+	char key[300];
+	unsigned int fails = 0;
+	int64_t when;
+	size_t i;
+
+	snprintf(key, sizeof key, "fail:%s", s->sh->name ? s->sh->name : "");
+	if (queue_meta_get(s->q, key, &b) == 0)
+		fails = (unsigned int)strtoul(b.data, NULL, 10);
+	buf_reset(&b);
+	buf_printf(&b, "%u", fails + 1);
+	queue_meta_set(s->q, key, b.data);
+	buf_clear(&b);
+	when = clock_wall() + outcome_backoff(s->cf, fails + 1);
+	for (i = s->next; i < s->n; i++)
+		queue_schedule(s->q, s->ids[i], when);
+	s->res->unreachable = 1;
+	snprintf(s->res->error, sizeof s->res->error, "%s", s->why);
+	log_warnx("%s; %zu message(s) stay queued", s->why, s->n - s->next);
+}
+
+static void
+reset_backoff(struct sess *s)
+{
+	char key[300];
+	struct buf b = BUF_INIT;
+
+	snprintf(key, sizeof key, "fail:%s", s->sh->name ? s->sh->name : "");
+	if (queue_meta_get(s->q, key, &b) == 0 && strcmp(b.data, "0") != 0)
+		queue_meta_set(s->q, key, "0");
+	buf_clear(&b);
+}
+
+static const int auth_mech[] = {
+	[CONF_AUTH_AUTO] = -1,
+	[CONF_AUTH_SCRAM_SHA_256] = SASL_SCRAM_SHA_256,
+	[CONF_AUTH_PLAIN] = SASL_PLAIN,
+	[CONF_AUTH_LOGIN] = SASL_LOGIN,
+	[CONF_AUTH_CRAM_MD5] = SASL_CRAM_MD5,
+	[CONF_AUTH_XOAUTH2] = SASL_XOAUTH2,
+	[CONF_AUTH_OAUTHBEARER] = SASL_OAUTHBEARER,
+	[CONF_AUTH_NONE] = -1,
+};
+
+static const struct smtp_cb callbacks = {
+	.ready = on_ready, .rcpt = on_rcpt, .done = on_done,
+	.starttls = on_starttls, .end = on_end,
+};
+
+/* Connect, TLS, run the engine. 0 when the session ran, -1 otherwise. */
+static int
+run(struct sess *s, const char *secret)
+{
+	const struct conf_peer *p = &s->sh->peer;
+	struct smtp_client_opts o = { 0 };
+	struct sasl_cred cred = { 0 };
+	struct smtp_cb cb = callbacks;
+	struct smtp *smtp;
+	int rc;
+
+	if (p->tls != CONF_TLS_NONE && (s->tc = tls_config_client(p->ca_file,
+	    p->fingerprint, s->why, sizeof s->why)) == NULL)
+		return -1;
+	if ((s->conn = conn_open(p->host, p->port, CONNECT_TIMEOUT_MS,
+	    s->why, sizeof s->why)) == NULL)
+		return -1;
+	s->res->connections++;
+	if (p->tls == CONF_TLS_IMPLICIT && conn_tls(s->conn, s->tc, p->host,
+	    TLS_TIMEOUT_MS, s->why, sizeof s->why) == -1)
+		return -1;
+	o.helo = s->cf->hostname;
+	o.starttls = p->tls == CONF_TLS_STARTTLS;
+	o.tls_active = p->tls == CONF_TLS_IMPLICIT;
+	if (secret != NULL) {
+		cred.user = p->user;
+		cred.secret = secret;
+		cred.host = p->host;
+		cred.port = p->port;
+		o.cred = &cred;
+		o.mech = auth_mech[p->auth];
+		o.oauth = p->auth == CONF_AUTH_XOAUTH2 ||
+		    p->auth == CONF_AUTH_OAUTHBEARER ||
+		    (p->auth == CONF_AUTH_AUTO &&
+		    s->sh->oauth2_token_url != NULL);
+		/* Credentials only over TLS, or to loopback (Promises). */
+		o.plaintext_ok = host_is_loopback(p->host);
+	}
+	if (log_verbose())
+		cb.trace = on_trace;
+	smtp = smtp_client_new(&o, &cb, s);
+	rc = conn_run(s->conn, smtp, s->why, sizeof s->why);
+	smtp_free(smtp);
+	return rc;
+}
+
+void
+session_run(const struct conf *cf, struct queue *q,
+    const struct conf_smarthost *sh, const uint64_t *ids, size_t n,
+    relay_report_fn rep, void *arg, struct relay_result *res)
+{
+	struct sess s = { .cf = cf, .q = q, .sh = sh, .ids = ids, .n = n,
+	    .report = rep, .arg = arg, .res = res };
+	char *secret = NULL;
+
+	if (sh->peer.user != NULL && sh->peer.auth != CONF_AUTH_NONE &&
+	    (secret = secret_load(&sh->peer, s.why, sizeof s.why)) == NULL)
+		goto failed;
+	if (run(&s, secret) == -1 && s.why[0] == '\0')
+		snprintf(s.why, sizeof s.why, "%s: session failed",
+		    relay_name(&s));
+	if (s.busy) {	/* the engine ended mid-message: nothing settled */
+		outcome_settle(cf, q, s.env.id, sh->peer.host, clock_wall());
+		msg_release(&s);
+	}
+	if (s.handed > 0)
+		reset_backoff(&s);
+	if (s.next >= s.n && s.why[0] == '\0')
+		goto done;
+	if (s.why[0] == '\0')
+		snprintf(s.why, sizeof s.why, "%s: session ended early",
+		    relay_name(&s));
+failed:
+	if (s.next < s.n || s.handed == 0)
+		postpone(&s);
+	else
+		snprintf(res->error, sizeof res->error, "%s", s.why);
+done:
+	secret_free(secret);
+	conn_free(s.conn);
+	tls_config_free(s.tc);
+	buf_clear(&s.body);
+}
