@@ -132,6 +132,5 @@ cli_run_queue(struct cli *c)
 		cli_nudge(cf);
 		return 0;
 	}
-	cli_warnx("no ternd is running for %s: mail stays queued", cf->state);
-	return EX_UNAVAILABLE;
+	return cli_flush_local(c, NULL, 0);
 }

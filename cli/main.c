@@ -24,6 +24,9 @@ static const struct verb {
 	{ "hold", cmd_hold, "hold ID..." },
 	{ "release", cmd_release, "release ID..." },
 	{ "delete", cmd_delete, "delete ID..." },
+	{ "flush", cmd_flush, "flush [--no-wait] [ID...]" },
+	{ "bounce", cmd_bounce, "bounce ID..." },
+	{ "check", cmd_check, "check" },
 };
 
 static int
