@@ -65,8 +65,9 @@ parse_esc(struct smtp_reply *r, const char *p, size_t len)
 	size_t i = 0, n;
 	int part;
 
-	if (len < 5 || p[0] != '0' + r->code / 100 || p[1] != '.')
-		return;
+	if (r->code / 100 == 3 || len < 5 || p[0] != '0' + r->code / 100 ||
+	    p[1] != '.')
+		return;		/* class 2, 4 or 5 only (3463 2) */
 	i = 2;
 	for (part = 0; part < 2; part++) {
 		if ((n = esc_number(p + i, len - i)) == 0)
@@ -91,6 +92,7 @@ add_text(struct smtp_reply *r, const char *p, size_t len)
 {
 	size_t i;
 
+	buf_add(&r->text, "", 0);	/* text.data is never NULL after */
 	if (r->nlines > 0)
 		buf_addc(&r->text, '\n');
 	for (i = 0; i < len; i++) {
