@@ -1,0 +1,1381 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The durable queue, on LMDB.
+ *
+ * Files: <dir>/queue/data.mdb and lock.mdb (mode 0600) in a 0700 directory.
+ * One environment, five named databases; every integer in a key or record
+ * is big-endian, so LMDB's byte order is numeric order:
+ *
+ *   env    id(8)                 -> envelope record (below)
+ *   body   id(8) chunk(4)        -> the message bytes, 1 MiB per chunk,
+ *                                   chunks 0..n-1 (none for an empty body):
+ *                                   a big message needs no huge contiguous
+ *                                   run of overflow pages
+ *   sched  when(8) id(8)         -> empty. Present exactly when the message
+ *                                   is not held and has a pending recipient;
+ *                                   when = next_attempt (negative stored as 0)
+ *   hist   id(8) seq(4)          -> when(8) text
+ *   meta   text                  -> text. "#last_id" holds the last id given
+ *                                   out (13 hex digits); queue_meta_set()
+ *                                   refuses keys starting with '#'
+ *
+ * Ids are max(wall-clock microseconds, last id + 1, newest id + 1), chosen
+ * inside the write txn, so unique across processes (LMDB has one writer at
+ * a time) and sorted by arrival.
+ *
+ * Envelope record, version 1 (str = len(4) bytes; len 0xffffffff = NULL,
+ * no NUL inside; every field checked on decode, trailing bytes rejected):
+ *
+ *   version(1)=1 flags(4) ret(1) size(8) queued_at(8) next_attempt(8)
+ *   sender:str (<= 1024, "" = null sender) envid:str (<= 1024, or NULL)
+ *   nrcpt(4) (<= 100000), then per recipient:
+ *     addr:str (<= 1024) orcpt:str (<= 1024, or NULL) notify(1) state(1)
+ *     attempts(4) first_tempfail(8) last_attempt(8)
+ *     reply:str (<= 4096 or NULL; longer replies keep their start)
+ *
+ * Crash states. Every change is one write txn. LMDB's commit writes the new
+ * pages (copy-on-write, never over live ones), fdatasyncs, then writes the
+ * meta page that points at the new root through an O_DSYNC descriptor.
+ *
+ *   step                                  state after kill -9 / power loss
+ *   txn begun, records put                old: new pages are unreferenced
+ *   commit: data pages written + synced   old: meta still points at old root
+ *   commit: meta page written (O_DSYNC)   new, complete
+ *   call returns 0                        new, durable
+ *
+ * So a crash never leaves half a message, a body without its envelope, or a
+ * schedule entry without its message. What queue_open() repairs: reader
+ * slots of dead processes (mdb_reader_check; a stale reader would pin old
+ * pages and make the file grow). A writer killed inside its txn holds a
+ * robust mutex that LMDB recovers on the next write.
+ *
+ * Map size: 64 MiB to start (TERN_QUEUE_MAPSIZE, in bytes, overrides it
+ * for tests). MDB_MAP_FULL aborts the txn, doubles the map and reruns the
+ * whole operation, up to 1 TiB, then ENOSPC. MDB_MAP_RESIZED (another
+ * process grew it) adopts the new size and retries. No txn is ever held
+ * across calls, which mdb_env_set_mapsize() requires.
+ *
+ * One handle per process, opened after any fork: LMDB's locks belong to
+ * the process, and a child closing an inherited handle would free the
+ * parent's reader slots. Not thread-safe: one thread per handle.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "../lib/buf.h"
+#include "../lib/util.h"
+#include "queue.h"
+
+#define MAP_START	((uint64_t)64 << 20)
+#define MAP_MIN		((uint64_t)64 << 10)
+#define MAP_CAP		((uint64_t)1 << 40)
+#define CHUNK		((size_t)1 << 20)
+#define ADDR_MAX	1024
+#define REPLY_MAX	4096
+#define TEXT_MAX	4096
+#define NRCPT_MAX	100000
+#define RCPT_MIN	34		/* bytes of a recipient, empty strings */
+#define REC_VERSION	1
+#define STR_NULL	UINT32_MAX
+#define KEY_MAX		511		/* LMDB's default maximum key size */
+#define WALK_BATCH	128
+#define TRIES		64
+#define LAST_ID		"#last_id"
+
+struct queue {
+	MDB_env		*env;
+	MDB_dbi		 db_env, db_body, db_sched, db_hist, db_meta;
+	const char	*call;		/* the call that failed, or NULL */
+	int		 temp;
+	char		 err[256];
+};
+
+typedef int (*op_fn)(struct queue *, MDB_txn *, void *);
+
+static char empty[1];
+
+/* --- bytes -------------------------------------------------------------- */
+
+static void
+be_put(uint8_t *p, uint64_t v, size_t w)
+{
+	while (w-- > 0) {
+		p[w] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+be_get(const uint8_t *p, size_t w)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < w; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+enc(struct buf *b, uint64_t v, size_t w)
+{
+	uint8_t t[8];
+
+	be_put(t, v, w);
+	buf_add(b, t, w);
+}
+
+/* Length of s cut to max bytes, not inside a UTF-8 sequence. */
+static size_t
+cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+static void
+enc_str(struct buf *b, const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL) {
+		enc(b, STR_NULL, 4);
+		return;
+	}
+	n = cut(s, max);
+	enc(b, n, 4);
+	buf_add(b, s, n);
+}
+
+/* --- envelope records --------------------------------------------------- */
+
+void
+queue_env_clear(struct queue_env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrcpt && e->rcpt != NULL; i++) {
+		free(e->rcpt[i].addr);
+		free(e->rcpt[i].orcpt);
+		free(e->rcpt[i].reply);
+	}
+	free(e->rcpt);
+	free(e->sender);
+	free(e->envid);
+	memset(e, 0, sizeof *e);
+}
+
+void
+queue_env_add_rcpt(struct queue_env *e, const char *addr, const char *orcpt,
+    unsigned int notify)
+{
+	struct queue_rcpt *r;
+
+	e->rcpt = xreallocarray(e->rcpt, e->nrcpt + 1, sizeof *e->rcpt);
+	r = &e->rcpt[e->nrcpt++];
+	memset(r, 0, sizeof *r);
+	r->addr = xstrdup(addr);
+	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	r->notify = notify;
+	r->state = QUEUE_PENDING;
+}
+
+/* What encoding would have to invent or cut: refused with EINVAL. */
+static int
+env_check(const struct queue_env *e)
+{
+	size_t i;
+
+	if ((e->sender != NULL && strlen(e->sender) > ADDR_MAX) ||
+	    (e->envid != NULL && strlen(e->envid) > ADDR_MAX) ||
+	    e->nrcpt > NRCPT_MAX || (e->nrcpt > 0 && e->rcpt == NULL) ||
+	    e->ret > QUEUE_RET_HDRS)
+		return EINVAL;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct queue_rcpt *r = &e->rcpt[i];
+
+		if (r->addr == NULL || strlen(r->addr) > ADDR_MAX ||
+		    (r->orcpt != NULL && strlen(r->orcpt) > ADDR_MAX) ||
+		    r->notify > 0xff || (unsigned int)r->state > QUEUE_FAILED)
+			return EINVAL;
+	}
+	return 0;
+}
+
+static void
+env_encode(const struct queue_env *e, struct buf *b)
+{
+	size_t i;
+
+	enc(b, REC_VERSION, 1);
+	enc(b, e->flags, 4);
+	enc(b, e->ret, 1);
+	enc(b, e->size, 8);
+	enc(b, (uint64_t)e->queued_at, 8);
+	enc(b, (uint64_t)e->next_attempt, 8);
+	enc_str(b, e->sender != NULL ? e->sender : "", ADDR_MAX);
+	enc_str(b, e->envid, ADDR_MAX);
+	enc(b, e->nrcpt, 4);
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct queue_rcpt *r = &e->rcpt[i];
+
+		enc_str(b, r->addr, ADDR_MAX);
+		enc_str(b, r->orcpt, ADDR_MAX);
+		enc(b, r->notify, 1);
+		enc(b, (uint64_t)r->state, 1);
+		enc(b, r->attempts, 4);
+		enc(b, (uint64_t)r->first_tempfail, 8);
+		enc(b, (uint64_t)r->last_attempt, 8);
+		enc_str(b, r->reply, REPLY_MAX);
+	}
+}
+
+/* A bounded reader: any short read sets bad and yields zeros from then on. */
+struct rd {
+	const uint8_t	*p;
+	size_t		 n;
+	int		 bad;
+};
+
+static uint64_t
+rd_int(struct rd *r, size_t w)
+{
+	uint64_t v;
+
+	if (r->bad || r->n < w) {
+		r->bad = 1;
+		return 0;
+	}
+	v = be_get(r->p, w);
+	r->p += w;
+	r->n -= w;
+	return v;
+}
+
+static char *
+rd_str(struct rd *r, size_t max, int nullable)
+{
+	uint64_t len = rd_int(r, 4);
+	char *s;
+
+	if (r->bad)
+		return NULL;
+	if (len == STR_NULL && nullable)
+		return NULL;
+	if (len > max || len > r->n || memchr(r->p, '\0', len) != NULL) {
+		r->bad = 1;
+		return NULL;
+	}
+	s = xstrndup((const char *)r->p, len);
+	r->p += len;
+	r->n -= len;
+	return s;
+}
+
+static void
+rd_rcpt(struct rd *r, struct queue_rcpt *rc)
+{
+	uint64_t st;
+
+	rc->addr = rd_str(r, ADDR_MAX, 0);
+	rc->orcpt = rd_str(r, ADDR_MAX, 1);
+	rc->notify = (unsigned int)rd_int(r, 1);
+	st = rd_int(r, 1);
+	rc->attempts = (uint32_t)rd_int(r, 4);
+	rc->first_tempfail = (int64_t)rd_int(r, 8);
+	rc->last_attempt = (int64_t)rd_int(r, 8);
+	rc->reply = rd_str(r, REPLY_MAX, 1);
+	if (st > QUEUE_FAILED)
+		r->bad = 1;
+	else
+		rc->state = (enum queue_rcpt_state)st;
+}
+
+/*
+ * Decodes a record into e (id left 0). 0, or EBADMSG with e cleared. Input
+ * is untrusted: lengths are checked against what is left before any use,
+ * and nrcpt against the bytes that could hold that many, before allocating.
+ */
+static int
+env_decode(const void *data, size_t len, struct queue_env *e)
+{
+	struct rd r = { data, len, 0 };
+	uint64_t n;
+	size_t i;
+
+	memset(e, 0, sizeof *e);
+	if (data == NULL || rd_int(&r, 1) != REC_VERSION)
+		return EBADMSG;
+	e->flags = (unsigned int)rd_int(&r, 4);
+	e->ret = (unsigned int)rd_int(&r, 1);
+	e->size = rd_int(&r, 8);
+	e->queued_at = (int64_t)rd_int(&r, 8);
+	e->next_attempt = (int64_t)rd_int(&r, 8);
+	e->sender = rd_str(&r, ADDR_MAX, 0);
+	e->envid = rd_str(&r, ADDR_MAX, 1);
+	n = rd_int(&r, 4);
+	if (r.bad || e->ret > QUEUE_RET_HDRS || n > NRCPT_MAX ||
+	    n > r.n / RCPT_MIN)
+		goto bad;
+	if (n > 0)
+		e->rcpt = xcalloc((size_t)n, sizeof *e->rcpt);
+	e->nrcpt = (size_t)n;
+	for (i = 0; i < e->nrcpt && !r.bad; i++)
+		rd_rcpt(&r, &e->rcpt[i]);
+	if (r.bad || r.n != 0)
+		goto bad;
+	return 0;
+bad:
+	queue_env_clear(e);
+	return EBADMSG;
+}
+
+static int
+schedulable(const struct queue_env *e)
+{
+	size_t i;
+
+	if (e->flags & QUEUE_F_HELD)
+		return 0;
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == QUEUE_PENDING)
+			return 1;
+	return 0;
+}
+
+/* --- errors and the transaction runner ---------------------------------- */
+
+static int
+errno_of(int rc)
+{
+	switch (rc) {
+	case MDB_NOTFOUND:
+		return ENOENT;
+	case MDB_MAP_FULL:
+		return ENOSPC;
+	case MDB_READERS_FULL:
+	case MDB_MAP_RESIZED:
+	case MDB_TLS_FULL:
+		return EAGAIN;
+	case MDB_TXN_FULL:
+		return EFBIG;
+	case MDB_KEYEXIST:
+		return EEXIST;
+	case MDB_BAD_VALSIZE:
+	case MDB_BAD_DBI:
+	case MDB_BAD_TXN:
+	case MDB_BAD_RSLOT:
+	case MDB_INCOMPATIBLE:
+		return EINVAL;
+	default:
+		/* CORRUPTED, PANIC, PAGE_NOTFOUND, ...: the disk let us down. */
+		return rc > 0 ? rc : EIO;
+	}
+}
+
+static int
+lm(struct queue *q, const char *call, int rc)
+{
+	if (rc != 0)
+		q->call = call;
+	return rc;
+}
+
+/* Records why (rc is an errno or LMDB code) and returns -1 with errno. */
+static int
+qfail(struct queue *q, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+qfail(struct queue *q, int rc, const char *fmt, ...)
+{
+	char what[128];
+	const char *text;
+	va_list ap;
+	int e = errno_of(rc);
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (rc == ENOENT || rc == MDB_NOTFOUND)
+		text = "not found";
+	else if (rc == EBADMSG)
+		text = "corrupt record";
+	else
+		text = mdb_strerror(rc);
+	if (q->call != NULL && rc != ENOENT && rc != EBADMSG)
+		snprintf(q->err, sizeof q->err, "queue: %s: %s: %s", what,
+		    q->call, text);
+	else
+		snprintf(q->err, sizeof q->err, "queue: %s: %s", what, text);
+	q->temp = e == ENOSPC || e == EIO || e == EAGAIN || e == EDQUOT;
+	errno = e;
+	return -1;
+}
+
+static int
+grow(struct queue *q)
+{
+	MDB_envinfo info;
+	uint64_t next;
+
+	mdb_env_info(q->env, &info);
+	if ((uint64_t)info.me_mapsize >= MAP_CAP)
+		return -1;
+	next = (uint64_t)info.me_mapsize * 2;
+	if (next > MAP_CAP)
+		next = MAP_CAP;
+	if (next > SIZE_MAX)
+		return -1;
+	return mdb_env_set_mapsize(q->env, (size_t)next) == 0 ? 0 : -1;
+}
+
+/*
+ * LMDB reports a write cut short by a full disk as EIO; say what it is
+ * when the file system has next to nothing left.
+ */
+static int
+commit_error(struct queue *q, int rc)
+{
+	struct statvfs sv;
+	const char *path;
+
+	if (rc == EIO && mdb_env_get_path(q->env, &path) == 0 &&
+	    statvfs(path, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < 4 * CHUNK)
+		return ENOSPC;
+	return rc;
+}
+
+/*
+ * Runs op in one txn and commits it (read-only: aborts after op). On a full
+ * map the txn is thrown away, the map doubled and op run again from the
+ * start, so op must get everything it writes from arg and the txn.
+ */
+static int
+run(struct queue *q, int rdonly, op_fn op, void *arg)
+{
+	MDB_txn *txn;
+	int rc = 0, tries;
+
+	for (tries = 0; tries < TRIES; tries++) {
+		q->call = "mdb_txn_begin";
+		rc = mdb_txn_begin(q->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			/* Another process grew the map: adopt its size. */
+			if (mdb_env_set_mapsize(q->env, 0) != 0)
+				return rc;
+			continue;
+		}
+		if (rc != 0)
+			return rc;
+		q->call = NULL;
+		rc = op(q, txn, arg);
+		if (rc != 0 || rdonly) {
+			mdb_txn_abort(txn);
+		} else {
+			q->call = "mdb_txn_commit";
+			rc = commit_error(q, mdb_txn_commit(txn)); /* frees txn */
+		}
+		if (rc != MDB_MAP_FULL || rdonly || grow(q) != 0)
+			return rc;
+	}
+	return rc;
+}
+
+/* --- open and close ----------------------------------------------------- */
+
+static int
+open_dbs(struct queue *q, MDB_txn *txn, void *arg)
+{
+	static const char *const names[] = { "env", "body", "sched", "hist",
+	    "meta" };
+	MDB_dbi *dbi[] = { &q->db_env, &q->db_body, &q->db_sched, &q->db_hist,
+	    &q->db_meta };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if ((rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbi[i])) != 0)
+			return lm(q, "mdb_dbi_open", rc);
+	return 0;
+}
+
+/* At least the start size; never shrinks what the file already uses. */
+static int
+map_init(struct queue *q)
+{
+	MDB_envinfo info;
+	uint64_t want = MAP_START;
+	const char *s;
+	char *end;
+
+	if ((s = getenv("TERN_QUEUE_MAPSIZE")) != NULL && *s != '\0') {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno == 0 && *end == '\0' && v >= MAP_MIN && v <= MAP_CAP)
+			want = v;
+	}
+	if (want > SIZE_MAX)
+		want = SIZE_MAX;
+	mdb_env_info(q->env, &info);
+	if ((uint64_t)info.me_mapsize >= want)
+		return 0;
+	return mdb_env_set_mapsize(q->env, (size_t)want);
+}
+
+struct queue *
+queue_open(const char *dir, const char **why)
+{
+	struct queue *q = xcalloc(1, sizeof *q);
+	char *path = xasprintf("%s/queue", dir);
+	const char *w;
+	int rc, dead;
+
+	w = "queue: cannot create the queue directory";
+	if (mkdir_p(path, 0700) == -1) {
+		rc = errno;
+		goto fail;
+	}
+	w = "queue: cannot create the LMDB environment";
+	if ((rc = mdb_env_create(&q->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(q->env, 8)) != 0)
+		goto fail;
+	w = "queue: cannot open the LMDB environment";
+	if ((rc = mdb_env_open(q->env, path, 0, 0600)) != 0)
+		goto fail;
+	w = "queue: cannot clear stale readers";
+	if ((rc = mdb_reader_check(q->env, &dead)) != 0)
+		goto fail;
+	w = "queue: cannot set the map size";
+	if ((rc = map_init(q)) != 0)
+		goto fail;
+	w = "queue: cannot open the databases";
+	if ((rc = run(q, 0, open_dbs, NULL)) != 0)
+		goto fail;
+	free(path);
+	if (why != NULL)
+		*why = NULL;
+	return q;
+fail:
+	free(path);
+	if (q->env != NULL)
+		mdb_env_close(q->env);
+	free(q);
+	if (why != NULL)
+		*why = w;
+	errno = errno_of(rc);
+	return NULL;
+}
+
+void
+queue_close(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	mdb_env_close(q->env);
+	free(q);
+}
+
+const char *
+queue_error(const struct queue *q)
+{
+	if (q == NULL)
+		return "queue: not open";
+	return q->err[0] != '\0' ? q->err : "queue: no error";
+}
+
+int
+queue_temporary(const struct queue *q)
+{
+	return q != NULL && q->temp;
+}
+
+/* --- ids ---------------------------------------------------------------- */
+
+char *
+queue_id_str(uint64_t id, char buf[QUEUE_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	/* 52 bits of microseconds last until the year 2112. */
+	for (i = QUEUE_ID_LEN - 1; i >= 0; i--) {
+		buf[i] = hex[id & 0xf];
+		id >>= 4;
+	}
+	buf[QUEUE_ID_LEN] = '\0';
+	return buf;
+}
+
+int
+queue_id_parse(const char *s, uint64_t *id)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < QUEUE_ID_LEN; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			v = v << 4 | (uint64_t)(s[i] - '0');
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v = v << 4 | (uint64_t)(s[i] - 'a' + 10);
+		else
+			return -1;
+	}
+	if (s[QUEUE_ID_LEN] != '\0')
+		return -1;
+	*id = v;
+	return 0;
+}
+
+/* Chooses the next id inside the write txn and records it in meta. */
+static int
+id_next(struct queue *q, MDB_txn *txn, uint64_t *id)
+{
+	MDB_val key = { sizeof LAST_ID - 1, (char *)LAST_ID }, val, k, v;
+	MDB_cursor *c;
+	char text[QUEUE_ID_LEN + 1];
+	uint64_t last = 0, now;
+	int rc;
+
+	rc = mdb_get(txn, q->db_meta, &key, &val);
+	if (rc == 0 && val.mv_size == QUEUE_ID_LEN) {
+		memcpy(text, val.mv_data, QUEUE_ID_LEN);
+		text[QUEUE_ID_LEN] = '\0';
+		if (queue_id_parse(text, &now) == 0)
+			last = now;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm(q, "mdb_get", rc);
+	/* The newest message too, in case the counter was lost. */
+	if ((rc = mdb_cursor_open(txn, q->db_env, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == 0 && k.mv_size == 8 && be_get(k.mv_data, 8) > last)
+		last = be_get(k.mv_data, 8);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm(q, "mdb_cursor_get", rc);
+	now = (uint64_t)clock_wall_us();
+	*id = now > last ? now : last + 1;
+	queue_id_str(*id, text);
+	val.mv_size = QUEUE_ID_LEN;
+	val.mv_data = text;
+	return lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
+}
+
+/* --- writes ------------------------------------------------------------- */
+
+/* Moves id in sched from (had, old) to wherever e now belongs, if at all. */
+static int
+sched_move(struct queue *q, MDB_txn *txn, uint64_t id, int had, int64_t old,
+    const struct queue_env *e)
+{
+	uint8_t k[16];
+	MDB_val key = { sizeof k, k }, val = { 0, empty };
+	int rc;
+
+	be_put(k + 8, id, 8);
+	if (had) {
+		be_put(k, old > 0 ? (uint64_t)old : 0, 8);
+		rc = mdb_del(txn, q->db_sched, &key, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return lm(q, "mdb_del", rc);
+	}
+	if (e == NULL || !schedulable(e))
+		return 0;
+	be_put(k, e->next_attempt > 0 ? (uint64_t)e->next_attempt : 0, 8);
+	return lm(q, "mdb_put", mdb_put(txn, q->db_sched, &key, &val, 0));
+}
+
+struct put_arg {
+	const struct queue_env	*env;
+	const struct buf	*rec;
+	const void		*body;
+	size_t			 len;
+	uint64_t		 id;
+};
+
+static int
+put_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct put_arg *a = arg;
+	uint8_t k[12];
+	MDB_val key = { 8, k }, val;
+	size_t off;
+	uint32_t n;
+	int rc;
+
+	if ((rc = id_next(q, txn, &a->id)) != 0)
+		return rc;
+	be_put(k, a->id, 8);
+	val.mv_size = a->rec->len;
+	val.mv_data = a->rec->data;
+	rc = mdb_put(txn, q->db_env, &key, &val, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return lm(q, "mdb_put", rc);
+	key.mv_size = 12;
+	for (off = 0, n = 0; off < a->len; off += val.mv_size, n++) {
+		be_put(k + 8, n, 4);
+		val.mv_size = a->len - off < CHUNK ? a->len - off : CHUNK;
+		val.mv_data = (char *)a->body + off;
+		if ((rc = mdb_put(txn, q->db_body, &key, &val, 0)) != 0)
+			return lm(q, "mdb_put", rc);
+	}
+	return sched_move(q, txn, a->id, 0, 0, a->env);
+}
+
+int
+queue_put(struct queue *q, struct queue_env *env, const void *body,
+    size_t len)
+{
+	struct buf rec = BUF_INIT;
+	struct queue_env tmp;
+	struct put_arg a;
+	int rc;
+
+	q->call = NULL;
+	if ((rc = env_check(env)) != 0 || (len > 0 && body == NULL))
+		return qfail(q, EINVAL, "put");
+	tmp = *env;			/* shallow: only read for encoding */
+	tmp.size = len;
+	tmp.queued_at = clock_wall();
+	env_encode(&tmp, &rec);
+	a.env = &tmp;
+	a.rec = &rec;
+	a.body = body;
+	a.len = len;
+	a.id = 0;
+	rc = run(q, 0, put_op, &a);
+	buf_clear(&rec);
+	if (rc != 0)
+		return qfail(q, rc, "put");
+	env->id = a.id;
+	env->size = len;
+	env->queued_at = tmp.queued_at;
+	return 0;
+}
+
+/* Reads and decodes id's record into e (caller clears it on 0). */
+static int
+env_read(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_env *e)
+{
+	uint8_t k[8];
+	MDB_val key = { sizeof k, k }, val;
+	int rc;
+
+	be_put(k, id, 8);
+	if ((rc = mdb_get(txn, q->db_env, &key, &val)) != 0)
+		return rc == MDB_NOTFOUND ? ENOENT : lm(q, "mdb_get", rc);
+	if ((rc = env_decode(val.mv_data, val.mv_size, e)) != 0)
+		return rc;
+	e->id = id;
+	return 0;
+}
+
+enum mod_kind { MOD_RCPT, MOD_SCHED, MOD_FLAGS };
+
+struct mod {
+	enum mod_kind	 kind;
+	uint64_t	 id;
+	unsigned int	 idx, set, clear;
+	enum queue_rcpt_state st;
+	const char	*reply;
+	int		 tempfail;
+	int64_t		 when;
+};
+
+static int
+mod_apply(struct queue_env *e, const struct mod *m)
+{
+	struct queue_rcpt *r;
+
+	switch (m->kind) {
+	case MOD_RCPT:
+		if (m->idx >= e->nrcpt || (unsigned int)m->st > QUEUE_FAILED)
+			return EINVAL;
+		r = &e->rcpt[m->idx];
+		r->state = m->st;
+		free(r->reply);
+		r->reply = m->reply != NULL ?
+		    xstrndup(m->reply, cut(m->reply, REPLY_MAX)) : NULL;
+		r->attempts++;
+		r->last_attempt = m->when;
+		if (m->tempfail && r->first_tempfail == 0)
+			r->first_tempfail = m->when;
+		return 0;
+	case MOD_SCHED:
+		e->next_attempt = m->when;
+		return 0;
+	case MOD_FLAGS:
+		e->flags = (e->flags & ~m->clear) | m->set;
+		return 0;
+	}
+	return EINVAL;
+}
+
+static int
+mod_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	const struct mod *m = arg;
+	struct queue_env e;
+	struct buf rec = BUF_INIT;
+	uint8_t k[8];
+	MDB_val key = { sizeof k, k }, val;
+	int64_t old;
+	int rc, had;
+
+	if ((rc = env_read(q, txn, m->id, &e)) != 0)
+		return rc;
+	had = schedulable(&e);
+	old = e.next_attempt;
+	if ((rc = mod_apply(&e, m)) != 0)
+		goto done;
+	env_encode(&e, &rec);
+	be_put(k, m->id, 8);
+	val.mv_size = rec.len;
+	val.mv_data = rec.data;
+	if ((rc = mdb_put(txn, q->db_env, &key, &val, 0)) != 0) {
+		lm(q, "mdb_put", rc);
+		goto done;
+	}
+	rc = sched_move(q, txn, m->id, had, old, &e);
+done:
+	buf_clear(&rec);
+	queue_env_clear(&e);
+	return rc;
+}
+
+static int
+modify(struct queue *q, struct mod *m, const char *what)
+{
+	char ids[QUEUE_ID_LEN + 1];
+	int rc;
+
+	if ((rc = run(q, 0, mod_op, m)) != 0)
+		return qfail(q, rc, "%s %s", what, queue_id_str(m->id, ids));
+	return 0;
+}
+
+int
+queue_rcpt_set(struct queue *q, uint64_t id, unsigned int idx,
+    enum queue_rcpt_state st, const char *reply, int tempfail, int64_t now)
+{
+	struct mod m = { .kind = MOD_RCPT, .id = id, .idx = idx, .st = st,
+	    .reply = reply, .tempfail = tempfail, .when = now };
+
+	return modify(q, &m, "rcpt_set");
+}
+
+int
+queue_schedule(struct queue *q, uint64_t id, int64_t when)
+{
+	struct mod m = { .kind = MOD_SCHED, .id = id, .when = when };
+
+	return modify(q, &m, "schedule");
+}
+
+int
+queue_set_flags(struct queue *q, uint64_t id, unsigned int set,
+    unsigned int clear)
+{
+	struct mod m = { .kind = MOD_FLAGS, .id = id, .set = set,
+	    .clear = clear };
+
+	return modify(q, &m, "set_flags");
+}
+
+/*
+ * Deletes every key in dbi whose first 8 bytes are id (klen 16: id is the
+ * second half, for sched). Seeks again after each delete: simple and
+ * correct whatever the cursor does after mdb_cursor_del.
+ */
+static int
+del_prefix(struct queue *q, MDB_txn *txn, MDB_dbi dbi, uint64_t id,
+    size_t off)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t p[8];
+	int rc, op = off == 0 ? MDB_SET_RANGE : MDB_FIRST;
+
+	be_put(p, id, 8);
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	k.mv_size = sizeof p;
+	k.mv_data = p;
+	while ((rc = mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op)) == 0) {
+		if (k.mv_size < off + 8 ||
+		    memcmp((uint8_t *)k.mv_data + off, p, 8) != 0) {
+			if (off == 0)
+				break;
+			op = MDB_NEXT;
+			continue;
+		}
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		k.mv_size = sizeof p;
+		k.mv_data = p;
+		op = off == 0 ? MDB_SET_RANGE : MDB_FIRST;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : lm(q, "mdb_cursor_del", rc);
+}
+
+static int
+del_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	const uint64_t *id = arg;
+	struct queue_env e;
+	uint8_t k[8];
+	MDB_val key = { sizeof k, k };
+	int rc;
+
+	rc = env_read(q, txn, *id, &e);
+	if (rc == 0) {
+		rc = sched_move(q, txn, *id, schedulable(&e), e.next_attempt,
+		    NULL);
+		queue_env_clear(&e);
+	} else if (rc == EBADMSG) {
+		/* A corrupt record must still be removable: scan sched. */
+		rc = del_prefix(q, txn, q->db_sched, *id, 8);
+	}
+	if (rc != 0)
+		return rc;
+	be_put(k, *id, 8);
+	if ((rc = mdb_del(txn, q->db_env, &key, NULL)) != 0)
+		return lm(q, "mdb_del", rc);
+	if ((rc = del_prefix(q, txn, q->db_body, *id, 0)) != 0)
+		return rc;
+	return del_prefix(q, txn, q->db_hist, *id, 0);
+}
+
+int
+queue_delete(struct queue *q, uint64_t id)
+{
+	char ids[QUEUE_ID_LEN + 1];
+	int rc;
+
+	if ((rc = run(q, 0, del_op, &id)) != 0)
+		return qfail(q, rc, "delete %s", queue_id_str(id, ids));
+	return 0;
+}
+
+struct log_arg {
+	uint64_t	 id;
+	struct buf	 val;
+};
+
+static int
+log_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct log_arg *a = arg;
+	struct queue_env e;
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t k[12], nk[12];
+	uint32_t seq = 0;
+	int rc;
+
+	if ((rc = env_read(q, txn, a->id, &e)) != 0)
+		return rc;
+	queue_env_clear(&e);
+	/* The last entry of id is just before the first key of id + 1. */
+	be_put(nk, a->id + 1, 8);
+	be_put(nk + 8, 0, 4);
+	if ((rc = mdb_cursor_open(txn, q->db_hist, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	key.mv_size = sizeof nk;
+	key.mv_data = nk;
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && key.mv_size == 12 && be_get(key.mv_data, 8) == a->id)
+		seq = (uint32_t)be_get((uint8_t *)key.mv_data + 8, 4) + 1;
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lm(q, "mdb_cursor_get", rc);
+	be_put(k, a->id, 8);
+	be_put(k + 8, seq, 4);
+	key.mv_size = sizeof k;
+	key.mv_data = k;
+	val.mv_size = a->val.len;
+	val.mv_data = a->val.data;
+	return lm(q, "mdb_put", mdb_put(txn, q->db_hist, &key, &val, 0));
+}
+
+int
+queue_log(struct queue *q, uint64_t id, int64_t when, const char *text)
+{
+	struct log_arg a = { id, BUF_INIT };
+	char ids[QUEUE_ID_LEN + 1];
+	int rc;
+
+	enc(&a.val, (uint64_t)when, 8);
+	buf_add(&a.val, text, cut(text, TEXT_MAX));
+	rc = run(q, 0, log_op, &a);
+	buf_clear(&a.val);
+	if (rc != 0)
+		return qfail(q, rc, "log %s", queue_id_str(id, ids));
+	return 0;
+}
+
+struct meta_arg {
+	const char	*key;
+	const char	*value;
+	struct buf	*out;
+};
+
+static int
+meta_set_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *a = arg;
+	MDB_val key = { strlen(a->key), (char *)a->key };
+	MDB_val val = { strlen(a->value), (char *)a->value };
+
+	if (val.mv_size == 0)
+		val.mv_data = empty;
+	return lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
+}
+
+int
+queue_meta_set(struct queue *q, const char *key, const char *value)
+{
+	struct meta_arg a = { key, value, NULL };
+	size_t n = strlen(key);
+	int rc;
+
+	q->call = NULL;
+	/* '#' keys are the queue's own, such as the id counter. */
+	if (n == 0 || n > KEY_MAX || key[0] == '#')
+		return qfail(q, EINVAL, "meta_set %.64s", key);
+	if ((rc = run(q, 0, meta_set_op, &a)) != 0)
+		return qfail(q, rc, "meta_set %.64s", key);
+	return 0;
+}
+
+/* --- reads -------------------------------------------------------------- */
+
+static int
+meta_get_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct meta_arg *a = arg;
+	MDB_val key = { strlen(a->key), (char *)a->key }, val;
+	int rc;
+
+	if ((rc = mdb_get(txn, q->db_meta, &key, &val)) != 0)
+		return rc == MDB_NOTFOUND ? ENOENT : lm(q, "mdb_get", rc);
+	buf_add(a->out, val.mv_data, val.mv_size);
+	return 0;
+}
+
+int
+queue_meta_get(struct queue *q, const char *key, struct buf *out)
+{
+	struct meta_arg a = { key, NULL, out };
+	size_t n = strlen(key);
+	int rc;
+
+	q->call = NULL;
+	if (n == 0 || n > KEY_MAX)
+		return qfail(q, EINVAL, "meta_get %.64s", key);
+	if ((rc = run(q, 1, meta_get_op, &a)) != 0)
+		return qfail(q, rc, "meta_get %.64s", key);
+	return 0;
+}
+
+struct get_arg {
+	uint64_t	 id;
+	struct queue_env *env;
+	struct buf	*out;
+};
+
+static int
+get_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct get_arg *a = arg;
+
+	return env_read(q, txn, a->id, a->env);
+}
+
+int
+queue_get(struct queue *q, uint64_t id, struct queue_env *out)
+{
+	struct get_arg a = { id, out, NULL };
+	char ids[QUEUE_ID_LEN + 1];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = run(q, 1, get_op, &a)) != 0)
+		return qfail(q, rc, "get %s", queue_id_str(id, ids));
+	return 0;
+}
+
+/* Appends chunks 0..n-1; they must add up to the size in the envelope. */
+static int
+body_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct get_arg *a = arg;
+	struct queue_env e;
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t k[12];
+	uint64_t size, got = 0;
+	uint32_t n = 0;
+	int rc;
+
+	if ((rc = env_read(q, txn, a->id, &e)) != 0)
+		return rc;
+	size = e.size;
+	queue_env_clear(&e);
+	if (size > SIZE_MAX - a->out->len - 1)
+		return EBADMSG;
+	buf_reserve(a->out, (size_t)size);
+	be_put(k, a->id, 8);
+	be_put(k + 8, 0, 4);
+	if ((rc = mdb_cursor_open(txn, q->db_body, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	key.mv_size = sizeof k;
+	key.mv_data = k;
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT), n++) {
+		if (key.mv_size != 12 || be_get(key.mv_data, 8) != a->id)
+			break;
+		if (be_get((uint8_t *)key.mv_data + 8, 4) != n ||
+		    val.mv_size > size - got) {
+			rc = EBADMSG;
+			break;
+		}
+		buf_add(a->out, val.mv_data, val.mv_size);
+		got += val.mv_size;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc == EBADMSG ? rc : lm(q, "mdb_cursor_get", rc);
+	return got == size ? 0 : EBADMSG;
+}
+
+int
+queue_body(struct queue *q, uint64_t id, struct buf *out)
+{
+	struct get_arg a = { id, NULL, out };
+	char ids[QUEUE_ID_LEN + 1];
+	size_t len = out->len;
+	int rc;
+
+	if ((rc = run(q, 1, body_op, &a)) != 0) {
+		if (out->data != NULL) {
+			out->len = len;		/* nothing half-appended */
+			out->data[len] = '\0';
+		}
+		return qfail(q, rc, "body %s", queue_id_str(id, ids));
+	}
+	return 0;
+}
+
+/*
+ * The walk reads WALK_BATCH envelopes per read txn and calls cb with no
+ * txn open, so cb may call any queue function (even delete the message).
+ * A record that does not decode is skipped and reported at the end.
+ */
+struct walk {
+	uint64_t	 from;
+	int		 more;
+	size_t		 n, bad;
+	uint64_t	 bad_id;
+	struct queue_env env[WALK_BATCH];
+};
+
+static int
+walk_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct walk *w = arg;
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t k[8];
+	uint64_t id;
+	int rc;
+
+	w->more = 0;
+	be_put(k, w->from, 8);
+	if ((rc = mdb_cursor_open(txn, q->db_env, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	key.mv_size = sizeof k;
+	key.mv_data = k;
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		id = key.mv_size == 8 ? be_get(key.mv_data, 8) : 0;
+		if (w->n == WALK_BATCH) {
+			w->more = 1;
+			w->from = id;
+			break;
+		}
+		if (key.mv_size == 8 &&
+		    env_decode(val.mv_data, val.mv_size, &w->env[w->n]) == 0)
+			w->env[w->n++].id = id;
+		else if (w->bad++ == 0)
+			w->bad_id = id;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
+}
+
+int
+queue_walk(struct queue *q, int (*cb)(void *, const struct queue_env *),
+    void *arg)
+{
+	struct walk *w = xcalloc(1, sizeof *w);
+	char ids[QUEUE_ID_LEN + 1];
+	size_t i;
+	int rc = 0, ret = 0;
+
+	do {
+		w->n = 0;
+		rc = run(q, 1, walk_op, w);
+		for (i = 0; i < w->n; i++) {
+			if (rc == 0 && ret == 0)
+				ret = cb(arg, &w->env[i]);
+			queue_env_clear(&w->env[i]);
+		}
+	} while (rc == 0 && ret == 0 && w->more);
+	if (rc != 0)
+		ret = qfail(q, rc, "walk");
+	else if (ret == 0 && w->bad > 0) {
+		q->call = NULL;
+		ret = qfail(q, EBADMSG, "walk: %zu skipped, first %s", w->bad,
+		    queue_id_str(w->bad_id, ids));
+	}
+	free(w);
+	return ret;
+}
+
+struct due_arg {
+	int64_t		 now;
+	uint64_t	*ids;
+	size_t		 max, n;
+	int64_t		 next;
+};
+
+static int
+due_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct due_arg *a = arg;
+	MDB_cursor *c;
+	MDB_val key, val;
+	int64_t when;
+	int rc;
+
+	a->n = 0;
+	a->next = 0;
+	if ((rc = mdb_cursor_open(txn, q->db_sched, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 16)
+			continue;
+		when = (int64_t)(be_get(key.mv_data, 8) & INT64_MAX);
+		if (when <= a->now && a->n < a->max) {
+			a->ids[a->n++] = be_get((uint8_t *)key.mv_data + 8, 8);
+			continue;
+		}
+		/* Due ones left over (max reached) are due now. */
+		a->next = when > a->now ? when : a->now;
+		if (a->next <= 0)
+			a->next = 1;
+		break;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
+}
+
+ssize_t
+queue_due(struct queue *q, int64_t now, uint64_t *ids, size_t max,
+    int64_t *next)
+{
+	struct due_arg a = { now, ids, max, 0, 0 };
+	int rc;
+
+	if ((rc = run(q, 1, due_op, &a)) != 0)
+		return qfail(q, rc, "due");
+	if (next != NULL)
+		*next = a.next;
+	return (ssize_t)a.n;
+}
+
+struct hist_arg {
+	uint64_t	 id;
+	struct buf	 all;		/* when(8) len(4) text, repeated */
+};
+
+static int
+hist_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct hist_arg *a = arg;
+	struct queue_env e;
+	MDB_cursor *c;
+	MDB_val key, val;
+	uint8_t k[12];
+	int rc;
+
+	buf_reset(&a->all);
+	if ((rc = env_read(q, txn, a->id, &e)) != 0)
+		return rc;
+	queue_env_clear(&e);
+	be_put(k, a->id, 8);
+	be_put(k + 8, 0, 4);
+	if ((rc = mdb_cursor_open(txn, q->db_hist, &c)) != 0)
+		return lm(q, "mdb_cursor_open", rc);
+	key.mv_size = sizeof k;
+	key.mv_data = k;
+	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 12 || be_get(key.mv_data, 8) != a->id)
+			break;
+		if (val.mv_size < 8)
+			continue;
+		buf_add(&a->all, val.mv_data, 8);
+		enc(&a->all, val.mv_size - 8, 4);
+		buf_add(&a->all, (uint8_t *)val.mv_data + 8, val.mv_size - 8);
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
+}
+
+int
+queue_history(struct queue *q, uint64_t id,
+    int (*cb)(void *, int64_t, const char *), void *arg)
+{
+	struct hist_arg a = { id, BUF_INIT };
+	char ids[QUEUE_ID_LEN + 1], *text;
+	size_t off = 0, n;
+	int64_t when;
+	int rc, ret = 0;
+
+	/* Copied out first: cb runs with no txn open. */
+	if ((rc = run(q, 1, hist_op, &a)) != 0) {
+		buf_clear(&a.all);
+		return qfail(q, rc, "history %s", queue_id_str(id, ids));
+	}
+	while (ret == 0 && off + 12 <= a.all.len) {
+		when = (int64_t)be_get((uint8_t *)a.all.data + off, 8);
+		n = (size_t)be_get((uint8_t *)a.all.data + off + 8, 4);
+		text = xstrndup(a.all.data + off + 12, n);
+		ret = cb(arg, when, text);
+		free(text);
+		off += 12 + n;
+	}
+	buf_clear(&a.all);
+	return ret;
+}
