@@ -305,8 +305,10 @@ struct smtp_cmd {
 
 /*
  * Parses one command line (without CRLF). Returns 0, or the reply code to
- * send (500 unknown verb / line too long / NUL, 501 syntax, 555 bad or
- * repeated parameter) with *why the matching "5.5.x text" (static).
+ * send (500: unknown verb, line over SMTP_CMD_LINE_MAX, NUL/CR/LF in it;
+ * 501: syntax, incl. a malformed, repeated or 17th parameter) with *why
+ * the matching "5.x.y text" (static). Whether a parameter is supported
+ * (555) and whether the command fits the session (503) is the caller's.
  * Lenient where practice needs it: verbs and keywords in any case, spaces
  * after "FROM:"/"TO:" (SMTP-04).
  */
