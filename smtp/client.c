@@ -4,7 +4,6 @@
  * (FLUSH-1) and toward an LMTP server (RFC 2033). Each send_* is a row's
  * enter (it may write a command), each on_* consumes the reply to it.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

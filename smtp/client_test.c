@@ -71,6 +71,7 @@ test_no_pipelining(void **state)
 	hello(p, EHLO_PLAIN);
 	assert_true(smtp_ext(p->smtp) & SMTP_EXT_SIZE);
 	assert_int_equal(smtp_size_max(p->smtp), 0);
+	assert_int_equal(smtp_role(p->smtp), SMTP_CLIENT);
 	assert_string_equal(peer_sent(p), "MAIL FROM:<me@here.example> SIZE=4\r\n");
 	peer_says(p, "250 ok\n");
 	assert_string_equal(peer_sent(p), "RCPT TO:<a@x.example>\r\n");

@@ -102,11 +102,15 @@ smtp_enter(struct smtp *s, enum smtp_state st)
 	enum smtp_state old = s->state;
 
 	s->state = st;
+	/* The role follows the row: ATRN turns a client into a server on
+	 * the same connection (RFC 2645 5.3) just by entering a server row. */
+	if (st != SMTP_ST_END)
+		s->role = rows[st].role;
 	if (s->cb.trace != NULL) {
 		buf_reset(&s->tracebuf);
 		buf_printf(&s->tracebuf, "%s -> %s", rows[old].name,
 		    rows[st].name);
-		s->cb.trace(s->arg, '=', s->tracebuf.data);
+		s->cb.trace(s->arg, SMTP_TRACE_STATE, s->tracebuf.data);
 	}
 	if (rows[st].enter != NULL)
 		rows[st].enter(s);

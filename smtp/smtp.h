@@ -32,7 +32,9 @@
  * smtp_tls_up(), EHLO again] -> [AUTH via sasl.h] -> cb->ready: the caller
  * calls smtp_send() with one message or smtp_quit() -> per recipient results
  * through cb->rcpt, cb->done per message -> cb->ready again ... -> QUIT ->
- * cb->end. cb->end is called exactly once, on every way out.
+ * cb->end. cb->end is called exactly once, on every way out (unless the
+ * caller frees the engine first). Do not call smtp_input() from inside a
+ * callback.
  */
 
 struct smtp;
@@ -162,9 +164,11 @@ struct smtp_result {
 	const struct smtp_reply	*reply;
 };
 
-/* Trace directions for cb->trace. */
+/* Trace directions for cb->trace: a line read, a line written (a body is
+ * one summary line), a state change ("ehlo -> auth"). */
 #define SMTP_TRACE_IN	'<'
 #define SMTP_TRACE_OUT	'>'
+#define SMTP_TRACE_STATE '='
 
 struct smtp_cb {
 	/* Client: the session can take a message: call smtp_send() or
