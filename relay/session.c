@@ -151,9 +151,11 @@ report(struct sess *s, const char *addr, const char *status,
 	line = xasprintf("%s: to=<%s> relay=%s delay=%.1f status=%s (%s)",
 	    queue_id_str(s->env.id, id), addr, relay_name(s),
 	    (double)(clock_wall() - s->env.queued_at), status, reply);
-	log_info("%s", line);
+	/* The caller shows it (tern flush prints, ternd logs), or we log. */
 	if (s->report != NULL)
 		s->report(s->arg, line);
+	else
+		log_info("%s", line);
 	free(line);
 }
 
