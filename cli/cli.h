@@ -42,11 +42,14 @@ int		 cli_run_queue(struct cli *);
 /* Parses a queue id argument or prints why and returns -1. */
 int		 cli_parse_id(const char *arg, uint64_t *id);
 
-/* Takes the per-state delivery lock (blocking); an fd to close, or -1. */
-int		 cli_flush_lock(const struct conf *);
 /* Delivers in this process; returns tern flush's exit code. */
 int		 cli_flush_local(struct cli *, const uint64_t *ids, size_t n);
 
+/* One request to a running ternd; its exit code, -1 when none runs. */
+int		 cli_control(const struct conf *, const char *request);
+
+int	 cmd_up(struct cli *, int argc, char **argv);
+int	 cmd_down(struct cli *, int argc, char **argv);
 int	 cmd_flush(struct cli *, int argc, char **argv);
 int	 cmd_bounce(struct cli *, int argc, char **argv);
 int	 cmd_check(struct cli *, int argc, char **argv);

@@ -25,27 +25,6 @@ print_line(void *arg, const char *line)
 	fflush(stdout);
 }
 
-/*
- * One delivery run at a time per state directory, whoever runs it (the
- * daemon's child or tern flush): two runners could hand the same message
- * to the smarthost twice.
- */
-int
-cli_flush_lock(const struct conf *cf)
-{
-	char *path = xasprintf("%s/flush.lock", cf->state);
-	int fd;
-
-	mkdir_p(cf->state, 0700);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(path);
-	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 int
 cli_flush_local(struct cli *c, const uint64_t *ids, size_t n)
 {
@@ -53,7 +32,7 @@ cli_flush_local(struct cli *c, const uint64_t *ids, size_t n)
 	struct queue *q = cli_queue(c);
 	int lock, rc;
 
-	if ((lock = cli_flush_lock(c->conf)) == -1) {
+	if ((lock = relay_lock(c->conf->state)) == -1) {
 		cli_warnx("flush: cannot lock %s/flush.lock: %s",
 		    c->conf->state, strerror(errno));
 		return EX_TEMPFAIL;
@@ -88,11 +67,21 @@ cmd_flush(struct cli *c, int argc, char **argv)
 		}
 	}
 	cli_conf(c);
-	if (cli_daemon_running(c->conf) && nowait) {
-		cli_nudge(c->conf);
-		free(ids);
-		return 0;
+	/* Through the daemon when it runs: it owns the deliveries. */
+	if (cli_daemon_running(c->conf)) {
+		struct buf req = BUF_INIT;
+
+		buf_adds(&req, "flush");
+		for (i = 1; i < argc; i++)
+			buf_printf(&req, " %s", argv[i]);
+		rc = cli_control(c->conf, req.data);
+		buf_clear(&req);
+		if (rc != -1) {
+			free(ids);
+			return rc;
+		}
 	}
+	(void)nowait;
 	rc = cli_flush_local(c, ids, (size_t)n);
 	free(ids);
 	return rc;

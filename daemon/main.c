@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ternd: the daemon. For now it owns the state directory (one daemon per
- * state, by an flock), keeps the queue open and follows the contract's
- * signals; the event loop, listeners and scheduler build on this.
+ * ternd: the daemon. One event loop: listeners, the control socket, the
+ * netlink watcher, the retry timer and signals; deliveries and pulls run
+ * in child processes. It owns its state directory (an flock: one daemon
+ * per state) and sleeps when there is nothing to do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +16,13 @@
 #include <unistd.h>
 
 #include "../lib/conf.h"
+#include "../lib/ev.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../queue/queue.h"
+#include "jobs.h"
+#include "listen.h"
+#include "ternd.h"
 
 static int
 usage(void)
@@ -73,76 +78,135 @@ lock_state(const struct conf *cf)
 }
 
 static void
-announce(const struct conf *cf)
+announce(const struct ternd *t)
 {
-	const struct conf_smarthost *sh = conf_smarthost_named(cf, NULL);
+	static const char *const names[] = { "unknown", "up", "down" };
+	const struct conf_smarthost *sh = conf_smarthost_named(t->conf, NULL);
 
-	log_info("started: state=%s config=%s", cf->state,
-	    cf->path ? cf->path : "(built-in defaults)");
-	if (sh == NULL || sh->peer.host == NULL)
+	log_info("started: state=%s config=%s link=%s", t->conf->state,
+	    t->conf->path ? t->conf->path : "(built-in defaults)",
+	    names[t->link]);
+	if ((sh == NULL || sh->peer.host == NULL) && t->conf->nsmarthosts == 0)
 		log_info("no smarthost configured: mail is queued, nothing "
 		    "is sent");
+}
+
+static void
+on_signal(int sig, void *arg)
+{
+	struct ternd *t = arg;
+	struct conf *next;
+
+	switch (sig) {
+	case SIGCHLD:
+		jobs_reap(t);
+		return;
+	case SIGHUP:
+		/* A bad new file is logged and the old one kept. */
+		if ((next = load(t->conf_file)) == NULL) {
+			log_warnx("configuration not reloaded; keeping the "
+			    "old one");
+			return;
+		}
+		if (strcmp(next->state, t->conf->state) != 0) {
+			log_warnx("state cannot change on reload; restart "
+			    "ternd (keeping the old configuration)");
+			conf_free(next);
+			return;
+		}
+		listen_close(t);
+		conf_free(t->conf);
+		t->conf = next;
+		listen_init(t);
+		log_info("configuration reloaded");
+		sched_rearm(t);
+		return;
+	default:
+		log_info("stopping on signal %d", sig);
+		listen_close(t);
+		sched_stop(t);
+	}
+}
+
+static int
+setup(struct ternd *t)
+{
+	const char *why = NULL;
+
+	if ((t->queue = queue_open(t->conf->state, &why)) == NULL) {
+		log_warnx("cannot open the queue in %s: %s", t->conf->state,
+		    why ? why : strerror(errno));
+		return EX_CANTCREAT;
+	}
+	t->loop = ev_loop_new();
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal(t->loop, SIGTERM, on_signal, t);
+	ev_signal(t->loop, SIGINT, on_signal, t);
+	ev_signal(t->loop, SIGHUP, on_signal, t);
+	ev_signal(t->loop, SIGCHLD, on_signal, t);
+	if (control_init(t) == -1)
+		return EX_CANTCREAT;
+	link_init(t);
+	if (listen_init(t) == -1)
+		return EX_UNAVAILABLE;
+	sched_init(t);
+	queue_meta_set(t->queue, "link", t->link == LINK_UP ? "up" :
+	    t->link == LINK_DOWN ? "down" : "unknown");
+	return 0;
+}
+
+static void
+teardown(struct ternd *t)
+{
+	listen_close(t);
+	control_close(t);
+	link_close(t);
+	ev_loop_free(t->loop);
+	queue_close(t->queue);
+	free(t->flush.ids);
+	free(t->flush.run_ids);
+	free(t->pull.ids);
+	free(t->pull.run_ids);
+	buf_clear(&t->flush.partial);
+	buf_clear(&t->pull.partial);
+	conf_free(t->conf);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *file = NULL, *why = NULL;
-	struct conf *cf, *next;
-	struct queue *q;
-	sigset_t set;
-	int c, sig, verbose = 0, lockfd;
+	struct ternd t = { .control_fd = -1, .netlink_fd = -1 };
+	int c, rc, lockfd;
 
 	while ((c = getopt(argc, argv, "c:v")) != -1) {
 		if (c == 'c')
-			file = optarg;
+			t.conf_file = optarg;
 		else if (c == 'v')
-			verbose++;
+			t.verbose++;
 		else
 			return usage();
 	}
 	if (optind != argc)
 		return usage();
-	log_init("ternd", 0, verbose);
-	if ((cf = load(file)) == NULL)
+	log_init("ternd", 0, t.verbose);
+	if ((t.conf = load(t.conf_file)) == NULL)
 		return EX_CONFIG;
-	log_init("ternd", cf->log_syslog, verbose);
-	if ((lockfd = lock_state(cf)) < 0) {
-		conf_free(cf);
+	log_init("ternd", t.conf->log_syslog, t.verbose);
+	if ((lockfd = lock_state(t.conf)) < 0) {
+		conf_free(t.conf);
 		return lockfd == -2 ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
-	if ((q = queue_open(cf->state, &why)) == NULL) {
-		log_warnx("cannot open the queue in %s: %s", cf->state,
-		    why ? why : strerror(errno));
-		conf_free(cf);
-		return EX_CANTCREAT;
-	}
-	queue_meta_set(q, "link", "unknown");
-	announce(cf);
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig != SIGHUP)
-			break;
-		/* A bad new file is logged and the old one kept. */
-		if ((next = load(file)) == NULL) {
-			log_warnx("configuration not reloaded; keeping the "
-			    "old one");
-			continue;
+	if ((rc = setup(&t)) == 0) {
+		announce(&t);
+		/* Whatever is due goes out now, the rest on its timer. */
+		if (t.link != LINK_DOWN)
+			sched_kick(&t);
+		if (ev_run(t.loop) == -1) {
+			log_warn("event loop");
+			rc = EX_SOFTWARE;
 		}
-		conf_free(cf);
-		cf = next;
-		log_info("configuration reloaded");
 	}
-	log_info("stopping on signal %d", sig);
-	queue_close(q);
-	conf_free(cf);
+	teardown(&t);
 	close(lockfd);
-	return 0;
+	return rc;
 }

@@ -7,10 +7,13 @@
  * count no attempt and never toward give_up.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/conf.h"
@@ -20,6 +23,26 @@
 #include "outcome.h"
 #include "relay.h"
 #include "session.h"
+
+volatile sig_atomic_t relay_stop;
+
+int
+relay_lock(const char *state)
+{
+	char *path = xasprintf("%s/flush.lock", state);
+	int fd, e;
+
+	mkdir_p(state, 0700);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd != -1 && flock(fd, LOCK_EX) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	return fd;
+}
 
 struct group {
 	const struct conf_smarthost *sh;
@@ -87,9 +110,12 @@ route(const struct conf *cf, struct queue *q, const uint64_t *ids,
 		if (queue_get(q, ids[i], &e) == -1) {
 			if (errno != ENOENT)
 				return -1;
-			if (explicit)
-				log_msg(LOG_WARNING, queue_id_str(ids[i], id),
-				    "no such message");
+			if (explicit) {
+				res->missing++;
+				snprintf(res->error, sizeof res->error,
+				    "%s: no such message in the queue",
+				    queue_id_str(ids[i], id));
+			}
 			continue;
 		}
 		if (e.flags & (QUEUE_F_HELD | QUEUE_F_INBOUND)) {
@@ -99,7 +125,10 @@ route(const struct conf *cf, struct queue *q, const uint64_t *ids,
 		}
 		sh = conf_smarthost_for(cf, e.sender);
 		if (sh == NULL || sh->peer.host == NULL) {
+			/* No route now; a new configuration may give one. */
 			res->unrouted++;
+			queue_schedule(q, ids[i], clock_wall() +
+			    outcome_backoff(cf, (unsigned int)-1));
 			queue_env_clear(&e);
 			continue;
 		}
@@ -184,7 +213,7 @@ relay_run(const struct conf *cf, struct queue *q, const uint64_t *ids,
 		    res->unrouted);
 		res->unreachable = 1;
 	}
-	for (i = 0; i < ngs; i++)
+	for (i = 0; i < ngs && !relay_stop; i++)
 		session_run(cf, q, gs[i].sh, gs[i].ids, gs[i].n, report, arg,
 		    res);
 	record(q, res);
@@ -207,7 +236,7 @@ relay_exit_code(const struct relay_result *r)
 		return 69;	/* EX_UNAVAILABLE */
 	if (r->deferred > 0 || r->held > 0)
 		return 75;	/* EX_TEMPFAIL */
-	if (r->failed > 0)
+	if (r->failed > 0 || r->missing > 0)
 		return 65;	/* EX_DATAERR: refused for good, bounced */
 	return 0;
 }

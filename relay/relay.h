@@ -2,6 +2,7 @@
 #ifndef TERN_RELAY_H
 #define TERN_RELAY_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct relay_result {
 	unsigned int	 connections;
 	unsigned int	 unrouted;	/* no smarthost for the sender */
 	unsigned int	 held;		/* asked for but held */
+	unsigned int	 missing;	/* asked for but not in the queue */
 	int		 unreachable;	/* some smarthost could not be used */
 	char		 error[512];	/* the last session-level problem */
 };
@@ -42,9 +44,23 @@ int	relay_run(const struct conf *, struct queue *, const uint64_t *ids,
 	    size_t nids, int force, relay_report_fn, void *arg,
 	    struct relay_result *res);
 
+/*
+ * Set from a SIGTERM handler: the run finishes the transaction in flight,
+ * sends QUIT and returns; nothing is lost, nothing is cut mid-message.
+ */
+extern volatile sig_atomic_t relay_stop;
+
+/*
+ * One delivery run at a time per state directory, whoever runs it (the
+ * daemon's child or tern flush): two runners could hand the same message
+ * to the smarthost twice. Takes state/flush.lock (blocking) and returns
+ * its fd to close, or -1 with errno.
+ */
+int	relay_lock(const char *state);
+
 /* The exit code for `tern flush` (interface.md): 0 all delivered, 75
  * something deferred (or held), 69 a smarthost unreachable, 65 a recipient
- * refused for good (bounced). */
+ * refused for good (bounced) or an id asked for is not queued. */
 int	relay_exit_code(const struct relay_result *);
 
 #endif

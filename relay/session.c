@@ -133,11 +133,15 @@ on_ready(void *arg, struct smtp *smtp)
 {
 	struct sess *s = arg;
 
-	while (s->next < s->n) {
-		if (msg_load(s, s->ids[s->next++]) == 0 &&
-		    smtp_send(smtp, &s->msg) == 0)
+	while (s->next < s->n && !relay_stop) {
+		uint64_t id = s->ids[s->next++];
+
+		if (msg_load(s, id) == 0 && smtp_send(smtp, &s->msg) == 0)
 			return;
 		msg_release(s);
+		/* Unreadable or not sendable now: not again at once. */
+		queue_schedule(s->q, id, clock_wall() +
+		    outcome_backoff(s->cf, 1));
 	}
 	smtp_quit(smtp);
 }
