@@ -9,65 +9,31 @@
  * filled in at the end, so consumers never see a NULL where the contract
  * promises a value. Every error is one line "file:line: reason"; values of
  * secret-bearing keys are never echoed.
+ *
+ * This file holds the table and the walk; conf_value.c parses and stores
+ * one value of each type, conf_check.c holds the rules between keys and the
+ * defaults. Also here: freeing a conf, choosing a smarthost, the file path.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <netdb.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "conf.h"
+#include "conf_int.h"
 #include "util.h"
 
 #define LINE_MAX_BYTES	4096
 #define FILE_MAX_BYTES	(1024 * 1024)
 
-enum sect { S_TOP, S_SMARTHOST, S_RETRY, S_INBOUND, S_DELIVER, S_PROVIDER,
-	S_COUNT };
-
 static const char *const sect_names[S_COUNT] = {
 	"top level", "smarthost", "retry", "inbound", "deliver", "provider",
-};
-
-enum vtype {
-	T_WORD,		/* one token, case-sensitive */
-	T_TEXT,		/* the rest of the line: commands, scopes */
-	T_HOST,		/* host name or address */
-	T_ADDR,		/* local@domain */
-	T_PATH,		/* absolute, or ~/ expanded */
-	T_PORT,
-	T_TLS, T_AUTH, T_INMETHOD, T_DLMETHOD, T_LOG,
-	T_DUR, T_SIZE, T_SCHED,
-	T_LIST,		/* space-separated, a repeated line appends */
-	T_SUBMIT,	/* repeatable listen address, or "off" */
-	T_LISTEN,	/* HOST:PORT, [v6]:PORT, unix:/path */
-	T_FPR,		/* sha256:hex */
-};
-
-#define F_SECRET	0x01	/* never echo the value */
-#define F_REPEAT	0x02	/* may appear on several lines */
-#define F_LOWER		0x04	/* list items are domains: lower-cased */
-#define F_NAMED		0x08	/* only in a named [smarthost NAME] */
-
-struct key {
-	enum sect	 sect;
-	const char	*name;
-	enum vtype	 type;
-	size_t		 off;	/* into the section's struct */
-	size_t		 off2;	/* list count */
-	int		 flags;
 };
 
 #define PEER(S, T) \
@@ -146,27 +112,10 @@ static const struct key keys[] = {
 };
 #define NKEYS	(sizeof keys / sizeof keys[0])
 
-struct parser {
-	struct conf	*c;
-	const char	*file;
-	int		 line;
-	char		*err;
-	size_t		 errlen;
-	enum sect	 sect;
-	size_t		 sh;		/* index of the current smarthost */
-	int		 hdr;		/* line of the current header; 0: top */
-	int		 seen[NKEYS];	/* line each key was set in this section */
-	int		 sect_seen[S_COUNT];
-	int		 submit_off;	/* line of "submit off" */
-	int		 submit_addr;	/* line of the first submit address */
-};
+_Static_assert(NKEYS == CONF_NKEYS, "CONF_NKEYS in conf_int.h is stale");
 
-static int
-failat(struct parser *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-failat(struct parser *p, int line, const char *fmt, ...)
+int
+conf_failat(struct parser *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -178,526 +127,6 @@ failat(struct parser *p, int line, const char *fmt, ...)
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* "bad value 'x' for 'key': expected ..." without echoing secrets. */
-static int
-bad(struct parser *p, const struct key *k, const char *v, const char *why)
-{
-	if (k->flags & F_SECRET)
-		return failat(p, p->line, "bad value for '%s' (not shown): %s",
-		    k->name, why);
-	return failat(p, p->line, "bad value '%s' for '%s': %s", v, k->name,
-	    why);
-}
-
-static char *
-home_dir(void)
-{
-	const char *h = getenv("HOME");
-	struct passwd *pw;
-
-	if (h != NULL && *h != '\0')
-		return xstrdup(h);
-	if ((pw = getpwuid(geteuid())) != NULL && pw->pw_dir != NULL)
-		return xstrdup(pw->pw_dir);
-	return xstrdup("/");
-}
-
-/* "~" and "~/x" become $HOME and $HOME/x; NULL unless absolute after. */
-static char *
-expand_path(const char *v)
-{
-	char *h, *r;
-
-	if (v[0] == '~' && (v[1] == '\0' || v[1] == '/')) {
-		h = home_dir();
-		r = xasprintf("%s%s", h, v + 1);
-		free(h);
-		return r;
-	}
-	if (v[0] != '/')
-		return NULL;
-	return xstrdup(v);
-}
-
-static int
-has_space(const char *v)
-{
-	return strpbrk(v, " \t") != NULL;
-}
-
-static int
-valid_domain(const char *d)
-{
-	if (*d == '\0' || *d == '.' || *d == '-')
-		return 0;
-	for (; *d != '\0'; d++)
-		if (!isalnum((unsigned char)*d) && *d != '.' && *d != '-' &&
-		    *d != '_')
-			return 0;
-	return 1;
-}
-
-static int
-parse_port(const char *v)
-{
-	char *end;
-	long n;
-
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 1 || n > 65535)
-		return -1;
-	return (int)n;
-}
-
-/*
- * HOST:PORT, [v6]:PORT or unix:/abs/path (unix:~/ expands). Returns the
- * value to store, or NULL with *why set.
- */
-static char *
-parse_listen(const char *v, const char **why)
-{
-	const char *colon, *host;
-	char *path, *r, v6[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
-	size_t hl;
-
-	*why = "expected HOST:PORT, [IPv6]:PORT or unix:/absolute/path";
-	if (strncmp(v, "unix:", 5) == 0) {
-		if ((path = expand_path(v + 5)) == NULL)
-			return NULL;
-		if (strlen(path) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
-			*why = "unix socket path too long";
-			free(path);
-			return NULL;
-		}
-		r = xasprintf("unix:%s", path);
-		free(path);
-		return r;
-	}
-	if ((colon = strrchr(v, ':')) == NULL || parse_port(colon + 1) < 0)
-		return NULL;
-	host = v;
-	hl = (size_t)(colon - v);
-	if (*v == '[') {
-		if (hl < 3 || v[hl - 1] != ']' || hl - 2 >= sizeof v6)
-			return NULL;
-		memcpy(v6, v + 1, hl - 2);
-		v6[hl - 2] = '\0';
-		if (inet_pton(AF_INET6, v6, &a6) != 1)
-			return NULL;
-		return xstrdup(v);
-	}
-	if (hl == 0 || memchr(host, ':', hl) != NULL)
-		return NULL;
-	for (size_t i = 0; i < hl; i++)
-		if (!isalnum((unsigned char)host[i]) && host[i] != '.' &&
-		    host[i] != '-' && host[i] != '_')
-			return NULL;
-	return xstrdup(v);
-}
-
-/* A name, an IPv4 address, or an IPv6 address with or without brackets. */
-static int
-valid_host(const char *v)
-{
-	char v6[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
-	size_t n = strlen(v);
-
-	if (valid_domain(v))
-		return 1;
-	if (v[0] == '[' && n > 2 && v[n - 1] == ']' && n - 2 < sizeof v6) {
-		memcpy(v6, v + 1, n - 2);
-		v6[n - 2] = '\0';
-		v = v6;
-	}
-	return inet_pton(AF_INET6, v, &a6) == 1;
-}
-
-/* sha256: + 64 hex digits, optionally colon-separated byte pairs. */
-static char *
-parse_fingerprint(const char *v)
-{
-	char hex[65];
-	size_t n = 0;
-	const char *s;
-
-	if (strncasecmp(v, "sha256:", 7) != 0)
-		return NULL;
-	for (s = v + 7; *s != '\0'; s++) {
-		if (*s == ':') {
-			/* only between pairs: "ab:cd", never "a:bc" or "ab::" */
-			if (n == 0 || n % 2 != 0 || s[1] == '\0' || s[1] == ':')
-				return NULL;
-			continue;
-		}
-		if (!isxdigit((unsigned char)*s) || n == 64)
-			return NULL;
-		hex[n++] = (char)tolower((unsigned char)*s);
-	}
-	if (n != 64)
-		return NULL;
-	/* Colons, if any, must separate every pair, not just some. */
-	if (strchr(v + 7, ':') != NULL && strlen(v + 7) != 64 + 31)
-		return NULL;
-	hex[n] = '\0';
-	return xasprintf("sha256:%s", hex);
-}
-
-static int
-word_of(const char *v, const char *const *words, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcasecmp(v, words[i]) == 0)
-			return i;
-	return -1;
-}
-
-static const char *const tls_words[] = { "starttls", "implicit", "none" };
-static const char *const auth_words[] = { "auto", "scram-sha-256", "plain",
-	"login", "cram-md5", "xoauth2", "oauthbearer", "none" };
-static const char *const inmethod_words[] = { "none", "atrn", "etrn" };
-static const char *const dlmethod_words[] = { "maildir", "lmtp" };
-static const char *const log_words[] = { "stderr", "syslog" };
-static const char *const bool_words[] = { "no", "yes" };
-
-const char *
-conf_tls_name(enum conf_tls t)
-{
-	return (unsigned)t < 3 ? tls_words[t] : "?";
-}
-
-const char *
-conf_auth_name(enum conf_auth a)
-{
-	return (unsigned)a < 8 ? auth_words[a] : "?";
-}
-
-/* Why a duration is malformed, or NULL when *out holds it in seconds. */
-static const char *
-duration(const char *v, int64_t *out)
-{
-	static const struct { char u; int64_t mul; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-		{ 'w', 604800 },
-	};
-	int64_t n = 0;
-	const char *s = v;
-
-	if (!isdigit((unsigned char)*s))
-		return "expected a number and a unit (30s, 5m, 2h, 5d, 1w)";
-	for (; isdigit((unsigned char)*s); s++) {
-		if (n > (INT64_MAX - (*s - '0')) / 10)
-			return "too large";
-		n = n * 10 + (*s - '0');
-	}
-	if (*s == '\0')
-		return "missing unit (s, m, h, d or w)";
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (*s != units[i].u)
-			continue;
-		if (s[1] != '\0')
-			break;
-		if (n > INT64_MAX / units[i].mul)
-			return "too large";
-		*out = n * units[i].mul;
-		return NULL;
-	}
-	return "unknown unit (expected s, m, h, d or w)";
-}
-
-static const char *
-size_of(const char *v, uint64_t *out)
-{
-	uint64_t n = 0, mul = 1;
-	const char *s = v;
-
-	if (!isdigit((unsigned char)*s))
-		return "expected a size (512K, 10M, 1G, or bytes)";
-	for (; isdigit((unsigned char)*s); s++) {
-		if (n > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return "too large";
-		n = n * 10 + (uint64_t)(*s - '0');
-	}
-	switch (tolower((unsigned char)*s)) {
-	case '\0':
-		break;
-	case 'k':
-		mul = 1024;
-		break;
-	case 'm':
-		mul = 1024 * 1024;
-		break;
-	case 'g':
-		mul = 1024 * 1024 * 1024;
-		break;
-	default:
-		return "unknown unit (expected K, M or G)";
-	}
-	if (*s != '\0' && s[1] != '\0')
-		return "unknown unit (expected K, M or G)";
-	if (n > UINT64_MAX / mul)
-		return "too large";
-	*out = n * mul;
-	return NULL;
-}
-
-int
-conf_parse_duration(const char *v, int64_t *seconds)
-{
-	int64_t n;
-
-	if (v == NULL || duration(v, &n) != NULL)
-		return -1;
-	*seconds = n;
-	return 0;
-}
-
-/* Booleans are yes/no, in any case; no key takes one yet. */
-int
-conf_parse_bool(const char *v, int *yes)
-{
-	int i;
-
-	if (v == NULL || (i = word_of(v, bool_words, 2)) < 0)
-		return -1;
-	*yes = i;
-	return 0;
-}
-
-int
-conf_parse_size(const char *v, uint64_t *bytes)
-{
-	uint64_t n;
-
-	if (v == NULL || size_of(v, &n) != NULL)
-		return -1;
-	*bytes = n;
-	return 0;
-}
-
-char *
-conf_fmt_duration(int64_t s, char *buf, size_t len)
-{
-	static const struct { char u; int64_t mul; } units[] = {
-		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
-	};
-
-	for (size_t i = 0; s != 0 && i < sizeof units / sizeof units[0]; i++)
-		if (s % units[i].mul == 0) {
-			snprintf(buf, len, "%lld%c",
-			    (long long)(s / units[i].mul), units[i].u);
-			return buf;
-		}
-	snprintf(buf, len, "%llds", (long long)s);
-	return buf;
-}
-
-static void
-list_add(char ***list, size_t *n, const char *v)
-{
-	*list = xreallocarray(*list, *n + 1, sizeof **list);
-	(*list)[(*n)++] = xstrdup(v);
-}
-
-static void
-free_list(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-/* "*", "*@domain" or "local@domain". */
-static int
-valid_sender(const char *v)
-{
-	const char *at = strrchr(v, '@');
-
-	if (strcmp(v, "*") == 0)
-		return 1;
-	return at != NULL && at != v && valid_domain(at + 1);
-}
-
-static int
-set_list(struct parser *p, const struct key *k, void *base, const char *v)
-{
-	char ***list = (char ***)((char *)base + k->off);
-	size_t *n = (size_t *)((char *)base + k->off2);
-	char *copy = xstrdup(v), *tok, *save = NULL;
-	int rc = 0;
-
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
-		if (k->flags & F_LOWER) {
-			for (char *s = tok; *s != '\0'; s++)
-				*s = (char)tolower((unsigned char)*s);
-			if (!valid_domain(tok)) {
-				rc = bad(p, k, tok, "expected a domain name");
-				break;
-			}
-		} else if (!valid_sender(tok)) {
-			rc = bad(p, k, tok,
-			    "expected *, *@domain or local@domain");
-			break;
-		}
-		list_add(list, n, tok);
-	}
-	free(copy);
-	return rc;
-}
-
-static int
-set_schedule(struct parser *p, const struct key *k, const char *v)
-{
-	char *copy = xstrdup(v), *tok, *save = NULL;
-	const char *why;
-	int64_t d;
-	int rc = 0;
-
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
-		if ((why = duration(tok, &d)) == NULL && d == 0)
-			why = "a retry wait must be longer than 0s";
-		if (why != NULL) {
-			rc = bad(p, k, tok, why);
-			break;
-		}
-		p->c->retry_schedule = xreallocarray(p->c->retry_schedule,
-		    p->c->nretry_schedule + 1, sizeof d);
-		p->c->retry_schedule[p->c->nretry_schedule++] = d;
-	}
-	free(copy);
-	return rc;
-}
-
-static int
-set_submit(struct parser *p, const struct key *k, const char *v)
-{
-	struct conf *c = p->c;
-	const char *why;
-	char *s;
-
-	if (strcasecmp(v, "off") == 0) {
-		if (p->submit_addr)
-			return failat(p, p->line, "'submit off' cannot be "
-			    "combined with a listen address (at %s:%d)",
-			    p->file, p->submit_addr);
-		p->submit_off = p->line;
-		return 0;
-	}
-	if (p->submit_off)
-		return failat(p, p->line, "submit address given after "
-		    "'submit off' (at %s:%d)", p->file, p->submit_off);
-	if ((s = parse_listen(v, &why)) == NULL)
-		return bad(p, k, v, why);
-	if (!p->submit_addr)
-		p->submit_addr = p->line;
-	c->submit = xreallocarray(c->submit, c->nsubmit + 1, sizeof s);
-	c->submit[c->nsubmit++] = s;
-	return 0;
-}
-
-static int
-set_enum(struct parser *p, const struct key *k, void *dst, const char *v)
-{
-	static const struct { const char *const *w; int n; const char *e; }
-	    e[] = {
-		[T_TLS] = { tls_words, 3, "expected starttls, implicit or none" },
-		[T_AUTH] = { auth_words, 8, "expected auto, scram-sha-256, "
-		    "plain, login, cram-md5, xoauth2, oauthbearer or none" },
-		[T_INMETHOD] = { inmethod_words, 3,
-		    "expected atrn, etrn or none" },
-		[T_DLMETHOD] = { dlmethod_words, 2, "expected maildir or lmtp" },
-		[T_LOG] = { log_words, 2, "expected stderr or syslog" },
-	};
-	int i = word_of(v, e[k->type].w, e[k->type].n);
-
-	if (i < 0)
-		return bad(p, k, v, e[k->type].e);
-	switch (k->type) {
-	case T_TLS:
-		*(enum conf_tls *)dst = (enum conf_tls)i;
-		break;
-	case T_AUTH:
-		*(enum conf_auth *)dst = (enum conf_auth)i;
-		break;
-	case T_INMETHOD:
-		*(enum conf_inbound_method *)dst = (enum conf_inbound_method)i;
-		break;
-	case T_DLMETHOD:
-		*(enum conf_deliver_method *)dst = (enum conf_deliver_method)i;
-		break;
-	default:
-		*(int *)dst = i;
-		break;
-	}
-	return 0;
-}
-
-/* Scalar values: one word unless T_TEXT, stored at base + k->off. */
-static int
-set_value(struct parser *p, const struct key *k, void *base, const char *v)
-{
-	void *dst = (char *)base + k->off;
-	const char *why;
-	char *s = NULL;
-	int port;
-
-	if (k->type != T_TEXT && has_space(v))
-		return bad(p, k, v, "expected a single value");
-	switch (k->type) {
-	case T_TEXT:
-	case T_WORD:
-		s = xstrdup(v);
-		break;
-	case T_HOST:
-		if (!valid_host(v))
-			return bad(p, k, v, "expected a host name or address");
-		s = xstrdup(v);
-		break;
-	case T_ADDR:
-		if (!valid_sender(v) || strchr(v, '*') != NULL)
-			return bad(p, k, v, "expected an address local@domain");
-		s = xstrdup(v);
-		break;
-	case T_PATH:
-		if ((s = expand_path(v)) == NULL)
-			return bad(p, k, v, "expected an absolute path or ~/path");
-		break;
-	case T_PORT:
-		if ((port = parse_port(v)) < 0)
-			return bad(p, k, v, "expected a port number 1..65535");
-		*(int *)dst = port;
-		return 0;
-	case T_DUR:
-		if ((why = duration(v, (int64_t *)dst)) != NULL)
-			return bad(p, k, v, why);
-		return 0;
-	case T_SIZE:
-		if ((why = size_of(v, (uint64_t *)dst)) != NULL)
-			return bad(p, k, v, why);
-		if (*(uint64_t *)dst == 0)
-			return bad(p, k, v, "must be larger than 0");
-		return 0;
-	case T_LISTEN:
-		if ((s = parse_listen(v, &why)) == NULL)
-			return bad(p, k, v, why);
-		break;
-	case T_FPR:
-		if ((s = parse_fingerprint(v)) == NULL)
-			return bad(p, k, v, "expected sha256: and 64 hex digits");
-		break;
-	default:
-		return set_enum(p, k, dst, v);
-	}
-	*(char **)dst = s;
-	return 0;
 }
 
 static void *
@@ -717,9 +146,8 @@ sect_base(struct parser *p)
 	}
 }
 
-/* The line where key was set in the current section, 0 if it was not. */
-static int
-seen(const struct parser *p, const char *key)
+int
+conf_seen(const struct parser *p, const char *key)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].sect == p->sect && strcmp(keys[i].name, key) == 0)
@@ -727,8 +155,8 @@ seen(const struct parser *p, const char *key)
 	return 0;
 }
 
-static const char *
-sect_label(const struct parser *p, char *buf, size_t len)
+const char *
+conf_sect_label(const struct parser *p, char *buf, size_t len)
 {
 	const char *name = NULL;
 
@@ -739,111 +167,6 @@ sect_label(const struct parser *p, char *buf, size_t len)
 	snprintf(buf, len, "[%s%s%s]", sect_names[p->sect], name ? " " : "",
 	    name ? name : "");
 	return buf;
-}
-
-static int
-missing(struct parser *p, const char *key, const char *why)
-{
-	char lb[128];
-
-	return failat(p, p->hdr, "%s: missing required key '%s'%s",
-	    sect_label(p, lb, sizeof lb), key, why);
-}
-
-/* RFC 8314 / contract: plaintext only to loopback. */
-static int
-check_peer(struct parser *p, const struct conf_peer *pe)
-{
-	if (pe->tls == CONF_TLS_NONE && pe->host != NULL &&
-	    !host_is_loopback(pe->host))
-		return failat(p, seen(p, "tls"), "'tls none' is refused for "
-		    "host '%s': plaintext is only allowed to loopback",
-		    pe->host);
-	if (pe->password_command != NULL && pe->password_file != NULL)
-		return failat(p, seen(p, "password_file"), "password_file and "
-		    "password_command are exclusive (command at %s:%d)",
-		    p->file, seen(p, "password_command"));
-	return 0;
-}
-
-static int
-close_smarthost(struct parser *p, const struct conf_smarthost *sh)
-{
-	int any;
-
-	if (check_peer(p, &sh->peer) < 0)
-		return -1;
-	if (sh->name != NULL && sh->nsenders == 0)
-		return missing(p, "senders", " (which senders use it)");
-	if (sh->name != NULL && sh->peer.host == NULL)
-		return missing(p, "host", "");
-	any = sh->oauth2_token_url || sh->oauth2_client_id ||
-	    sh->oauth2_client_secret_command ||
-	    sh->oauth2_refresh_token_command || sh->oauth2_device_url ||
-	    sh->oauth2_scope;
-	if (any && sh->oauth2_token_url == NULL)
-		return missing(p, "oauth2_token_url", " (other oauth2_* keys "
-		    "are set)");
-	if (any && sh->oauth2_client_id == NULL)
-		return missing(p, "oauth2_client_id", " (other oauth2_* keys "
-		    "are set)");
-	return 0;
-}
-
-static int
-close_inbound(struct parser *p, const struct conf_inbound *in)
-{
-	if (check_peer(p, &in->peer) < 0)
-		return -1;
-	if (in->method == CONF_INBOUND_NONE)
-		return 0;
-	if (in->peer.host == NULL)
-		return missing(p, "host", " (the provider's server)");
-	if (in->ndomains == 0)
-		return missing(p, "domains", " (the domains to request)");
-	if (in->method != CONF_INBOUND_ATRN)
-		return 0;
-	/* RFC 2645 4: ATRN is only accepted from an authenticated client. */
-	if (in->peer.auth == CONF_AUTH_NONE)
-		return failat(p, seen(p, "auth"), "'auth none' is not possible "
-		    "with 'method atrn': ATRN requires AUTH (RFC 2645)");
-	if (in->peer.user == NULL)
-		return missing(p, "user", " (ATRN requires AUTH)");
-	return 0;
-}
-
-/* Rules between keys of one section, checked when the section ends. */
-static int
-close_section(struct parser *p)
-{
-	struct conf *c = p->c;
-
-	switch (p->sect) {
-	case S_TOP:
-		if ((c->tls_cert == NULL) != (c->tls_key == NULL))
-			return failat(p, seen(p, c->tls_cert ? "tls_cert" :
-			    "tls_key"), "tls_cert and tls_key go together: "
-			    "missing '%s'", c->tls_cert ? "tls_key" :
-			    "tls_cert");
-		return 0;
-	case S_SMARTHOST:
-		return close_smarthost(p, &c->smarthosts[p->sh]);
-	case S_INBOUND:
-		return close_inbound(p, &c->inbound);
-	case S_DELIVER:
-		if (c->deliver.method == CONF_DELIVER_LMTP &&
-		    c->deliver.lmtp == NULL)
-			return missing(p, "lmtp", " (method lmtp)");
-		return 0;
-	case S_PROVIDER:
-		if (c->provider.listen != NULL && c->provider.ndomains == 0)
-			return missing(p, "domains", " (listen is set)");
-		if (c->provider.listen != NULL && !c->provider.users_file)
-			return missing(p, "users_file", " (listen is set)");
-		return 0;
-	default:
-		return 0;
-	}
 }
 
 static int
@@ -866,9 +189,9 @@ open_smarthost(struct parser *p, const char *name)
 		if ((name == NULL) != (sh->name == NULL) ||
 		    (name != NULL && strcmp(name, sh->name) != 0))
 			continue;
-		return failat(p, p->line, "duplicate section [smarthost%s%s] "
-		    "(first at %s:%d)", name ? " " : "", name ? name : "",
-		    p->file, sh->peer.where.line);
+		return conf_failat(p, p->line, "duplicate section "
+		    "[smarthost%s%s] (first at %s:%d)", name ? " " : "",
+		    name ? name : "", p->file, sh->peer.where.line);
 	}
 	c->smarthosts = xreallocarray(c->smarthosts, c->nsmarthosts + 1,
 	    sizeof *c->smarthosts);
@@ -890,33 +213,34 @@ header(struct parser *p, char *s)
 	int i;
 
 	if (s[n - 1] != ']')
-		return failat(p, p->line, "malformed section header: "
+		return conf_failat(p, p->line, "malformed section header: "
 		    "expected [section] or [smarthost NAME]");
 	s[n - 1] = '\0';
 	word = strtok_r(s + 1, " \t", &save);
 	name = strtok_r(NULL, " \t", &save);
 	rest = strtok_r(NULL, " \t", &save);
-	if (close_section(p) < 0)
+	if (conf_close_section(p) < 0)
 		return -1;
 	for (i = S_SMARTHOST; i < S_COUNT; i++)
 		if (word != NULL && strcmp(word, sect_names[i]) == 0)
 			break;
 	if (i == S_COUNT)
-		return failat(p, p->line, "unknown section [%s]",
+		return conf_failat(p, p->line, "unknown section [%s]",
 		    word ? word : "");
 	if (rest != NULL || (name != NULL && !valid_name(name)))
-		return failat(p, p->line, "bad section name: expected "
+		return conf_failat(p, p->line, "bad section name: expected "
 		    "[smarthost NAME] with NAME of letters, digits, . _ -");
 	if (name != NULL && i != S_SMARTHOST)
-		return failat(p, p->line, "section [%s] takes no name", word);
+		return conf_failat(p, p->line, "section [%s] takes no name",
+		    word);
 	p->sect = (enum sect)i;
 	p->hdr = p->line;
 	memset(p->seen, 0, sizeof p->seen);
 	if (i == S_SMARTHOST)
 		return open_smarthost(p, name);
 	if (p->sect_seen[i])
-		return failat(p, p->line, "duplicate section [%s] (first at "
-		    "%s:%d)", word, p->file, p->sect_seen[i]);
+		return conf_failat(p, p->line, "duplicate section [%s] (first "
+		    "at %s:%d)", word, p->file, p->sect_seen[i]);
 	p->sect_seen[i] = p->line;
 	if (i == S_INBOUND) {
 		p->c->inbound.peer.where.file = p->c->path;
@@ -935,8 +259,9 @@ unknown_key(struct parser *p, const char *k)
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(keys[i].name, k) == 0)
 			break;
-	return failat(p, p->line, "unknown key '%s' %s%s%s%s%s", k,
-	    p->sect == S_TOP ? "at " : "in ", sect_label(p, lb, sizeof lb), i < NKEYS ? " (it belongs in " : "",
+	return conf_failat(p, p->line, "unknown key '%s' %s%s%s%s%s", k,
+	    p->sect == S_TOP ? "at " : "in ", conf_sect_label(p, lb, sizeof lb),
+	    i < NKEYS ? " (it belongs in " : "",
 	    i < NKEYS ? (keys[i].sect == S_TOP ? "the top level, before any "
 	    "section" : sect_names[keys[i].sect]) : "", i < NKEYS ? ")" : "");
 }
@@ -960,21 +285,14 @@ keyline(struct parser *p, char *s)
 	if (k == NULL)
 		return unknown_key(p, s);
 	if (*v == '\0')
-		return failat(p, p->line, "key '%s' needs a value", s);
+		return conf_failat(p, p->line, "key '%s' needs a value", s);
 	if ((k->flags & F_NAMED) && p->c->smarthosts[p->sh].name == NULL)
-		return failat(p, p->line, "'%s' is only allowed in a named "
-		    "[smarthost NAME] section", s);
+		return conf_failat(p, p->line, "'%s' is only allowed in a "
+		    "named [smarthost NAME] section", s);
 	if (p->seen[i] && !(k->flags & F_REPEAT))
-		return failat(p, p->line, "duplicate key '%s' (first at %s:%d)",
-		    s, p->file, p->seen[i]);
-	if (k->type == T_SUBMIT)
-		rc = set_submit(p, k, v);
-	else if (k->type == T_SCHED)
-		rc = set_schedule(p, k, v);
-	else if (k->type == T_LIST)
-		rc = set_list(p, k, sect_base(p), v);
-	else
-		rc = set_value(p, k, sect_base(p), v);
+		return conf_failat(p, p->line, "duplicate key '%s' (first at "
+		    "%s:%d)", s, p->file, p->seen[i]);
+	rc = conf_set_value(p, k, sect_base(p), v);
 	if (!p->seen[i])
 		p->seen[i] = p->line;
 	return rc;
@@ -1012,17 +330,18 @@ parse(struct parser *p, char *data, size_t len)
 		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
 			nl = end;
 		if ((size_t)(nl - s) > LINE_MAX_BYTES)
-			return failat(p, p->line, "line longer than %d bytes",
-			    LINE_MAX_BYTES);
+			return conf_failat(p, p->line,
+			    "line longer than %d bytes", LINE_MAX_BYTES);
 		if (memchr(s, '\0', (size_t)(nl - s)) != NULL)
-			return failat(p, p->line, "line contains a NUL byte");
+			return conf_failat(p, p->line,
+			    "line contains a NUL byte");
 		*nl = '\0';
 		if (nl > s && nl[-1] == '\r')	/* CRLF from another editor */
 			nl[-1] = '\0';
 		if (parse_line(p, s) < 0)
 			return -1;
 	}
-	return close_section(p);
+	return conf_close_section(p);
 }
 
 /* The whole file, NUL-terminated; NULL with errno on failure. */
@@ -1066,118 +385,6 @@ fail:
 	return NULL;
 }
 
-/*
- * The system's FQDN: gethostname(), and if that has no dot, the canonical
- * name from getaddrinfo() (usually /etc/hosts, so it works offline). A name
- * that stays dotless is used as it is.
- */
-static char *
-system_fqdn(void)
-{
-	struct addrinfo hints, *ai = NULL;
-	char name[256];
-	char *r;
-
-	if (gethostname(name, sizeof name) < 0 || name[0] == '\0')
-		return xstrdup("localhost");
-	name[sizeof name - 1] = '\0';
-	if (strchr(name, '.') != NULL)
-		return xstrdup(name);
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_CANONNAME;
-	if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai != NULL &&
-	    ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.') != NULL)
-		r = xstrdup(ai->ai_canonname);
-	else
-		r = xstrdup(name);
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	return r;
-}
-
-static char *
-default_state(void)
-{
-	const char *x = getenv("XDG_STATE_HOME");
-	char *h, *r;
-
-	if (geteuid() == 0)
-		return xstrdup("/var/lib/tern");
-	/* XDG Base Directory: relative values are to be ignored. */
-	if (x != NULL && x[0] == '/')
-		return xasprintf("%s/tern", x);
-	h = home_dir();
-	r = xasprintf("%s/.local/state/tern", h);
-	free(h);
-	return r;
-}
-
-static char *
-default_from(const char *hostname)
-{
-	const char *u = getenv("USER");
-	struct passwd *pw;
-
-	if ((u == NULL || *u == '\0') && (pw = getpwuid(geteuid())) != NULL)
-		u = pw->pw_name;
-	if (u == NULL || *u == '\0')
-		u = geteuid() == 0 ? "root" : "user";
-	return xasprintf("%s@%s", u, hostname);
-}
-
-static void
-peer_port(struct conf_peer *pe, int dflt)
-{
-	if (pe->port == 0)
-		pe->port = pe->tls == CONF_TLS_IMPLICIT ? 465 : dflt;
-}
-
-static void
-fill_defaults(struct conf *c, int submit_off)
-{
-	static const int64_t sched[] = { 60, 300, 900, 1800, 3600 };
-	struct conf_smarthost tmp;
-	size_t i;
-
-	if (c->hostname == NULL)
-		c->hostname = system_fqdn();
-	if (c->state == NULL)
-		c->state = default_state();
-	if (c->from == NULL)
-		c->from = default_from(c->hostname);
-	if (c->nsubmit == 0 && !submit_off) {
-		c->submit = xcalloc(1, sizeof *c->submit);
-		c->submit[c->nsubmit++] = xstrdup("127.0.0.1:2525");
-	}
-	if (c->nretry_schedule == 0) {
-		c->retry_schedule = xmalloc(sizeof sched);
-		memcpy(c->retry_schedule, sched, sizeof sched);
-		c->nretry_schedule = sizeof sched / sizeof sched[0];
-	}
-	for (i = 0; i < c->nsmarthosts; i++)
-		peer_port(&c->smarthosts[i].peer, 587);
-	/* The unnamed [smarthost] goes first, wherever it was in the file. */
-	for (i = 0; i < c->nsmarthosts; i++)
-		if (c->smarthosts[i].name == NULL && i > 0) {
-			tmp = c->smarthosts[i];
-			memmove(&c->smarthosts[1], &c->smarthosts[0],
-			    i * sizeof tmp);
-			c->smarthosts[0] = tmp;
-			break;
-		}
-	if (c->inbound.peer.port == 0)
-		c->inbound.peer.port =
-		    c->inbound.method == CONF_INBOUND_ATRN ? 366 : 25;
-	if (c->inbound.listen == NULL)
-		c->inbound.listen = xstrdup("0.0.0.0:25");
-	if (c->deliver.maildir == NULL)
-		c->deliver.maildir = expand_path("~/Maildir");
-	if (c->provider.odmr_listen == NULL)
-		c->provider.odmr_listen = xstrdup("0.0.0.0:366");
-}
-
 struct conf *
 conf_load(const char *path, int must_exist, char *err, size_t errlen)
 {
@@ -1216,11 +423,19 @@ conf_load(const char *path, int must_exist, char *err, size_t errlen)
 			free(data);
 		}
 	}
-	fill_defaults(c, p.submit_off);
+	conf_fill_defaults(c, p.submit_off);
 	return c;
 fail:
 	conf_free(c);
 	return NULL;
+}
+
+static void
+free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 }
 
 static void
@@ -1343,7 +558,7 @@ conf_path(const char *cli_path, int *explicit)
 	/* XDG Base Directory: relative values are to be ignored. */
 	if ((e = getenv("XDG_CONFIG_HOME")) != NULL && e[0] == '/')
 		return xasprintf("%s/tern/tern.conf", e);
-	h = home_dir();
+	h = conf_home_dir();
 	r = xasprintf("%s/.config/tern/tern.conf", h);
 	free(h);
 	return r;

@@ -6,7 +6,7 @@
  * One environment, five named databases; every integer in a key or record
  * is big-endian, so LMDB's byte order is numeric order:
  *
- *   env    id(8)                 -> envelope record (below)
+ *   env    id(8)                 -> envelope record (queue_rec.c)
  *   body   id(8) chunk(4)        -> the message bytes, 1 MiB per chunk,
  *                                   chunks 0..n-1 (none for an empty body):
  *                                   a big message needs no huge contiguous
@@ -23,15 +23,8 @@
  * inside the write txn, so unique across processes (LMDB has one writer at
  * a time) and sorted by arrival.
  *
- * Envelope record, version 1 (str = len(4) bytes; len 0xffffffff = NULL,
- * no NUL inside; every field checked on decode, trailing bytes rejected):
- *
- *   version(1)=1 flags(4) ret(1) size(8) queued_at(8) next_attempt(8)
- *   sender:str (<= 1024, "" = null sender) envid:str (<= 1024, or NULL)
- *   nrcpt(4) (<= 100000), then per recipient:
- *     addr:str (<= 1024) orcpt:str (<= 1024, or NULL) notify(1) state(1)
- *     attempts(4) first_tempfail(8) last_attempt(8)
- *     reply:str (<= 4096 or NULL; longer replies keep their start)
+ * The envelope record (struct queue_env as bytes) is laid out at the top
+ * of queue_rec.c, which encodes it and decodes it, trusting nothing.
  *
  * Crash states. Every change is one write txn. LMDB's commit writes the new
  * pages (copy-on-write, never over live ones), fdatasyncs, then writes the
@@ -71,18 +64,13 @@
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "queue.h"
+#include "queue_int.h"
 
 #define MAP_START	((uint64_t)64 << 20)
 #define MAP_MIN		((uint64_t)64 << 10)
 #define MAP_CAP		((uint64_t)1 << 40)
 #define CHUNK		((size_t)1 << 20)
-#define ADDR_MAX	1024
-#define REPLY_MAX	4096
 #define TEXT_MAX	4096
-#define NRCPT_MAX	100000
-#define RCPT_MIN	34		/* bytes of a recipient, empty strings */
-#define REC_VERSION	1
-#define STR_NULL	UINT32_MAX
 #define KEY_MAX		511		/* LMDB's default maximum key size */
 #define WALK_BATCH	128
 #define TRIES		64
@@ -100,248 +88,7 @@ typedef int (*op_fn)(struct queue *, MDB_txn *, void *);
 
 static char empty[1];
 
-/* --- bytes -------------------------------------------------------------- */
-
-static void
-be_put(uint8_t *p, uint64_t v, size_t w)
-{
-	while (w-- > 0) {
-		p[w] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t
-be_get(const uint8_t *p, size_t w)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < w; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-enc(struct buf *b, uint64_t v, size_t w)
-{
-	uint8_t t[8];
-
-	be_put(t, v, w);
-	buf_add(b, t, w);
-}
-
-/* Length of s cut to max bytes, not inside a UTF-8 sequence. */
-static size_t
-cut(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return n;
-}
-
-static void
-enc_str(struct buf *b, const char *s, size_t max)
-{
-	size_t n;
-
-	if (s == NULL) {
-		enc(b, STR_NULL, 4);
-		return;
-	}
-	n = cut(s, max);
-	enc(b, n, 4);
-	buf_add(b, s, n);
-}
-
-/* --- envelope records --------------------------------------------------- */
-
-void
-queue_env_clear(struct queue_env *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->nrcpt && e->rcpt != NULL; i++) {
-		free(e->rcpt[i].addr);
-		free(e->rcpt[i].orcpt);
-		free(e->rcpt[i].reply);
-	}
-	free(e->rcpt);
-	free(e->sender);
-	free(e->envid);
-	memset(e, 0, sizeof *e);
-}
-
-void
-queue_env_add_rcpt(struct queue_env *e, const char *addr, const char *orcpt,
-    unsigned int notify)
-{
-	struct queue_rcpt *r;
-
-	e->rcpt = xreallocarray(e->rcpt, e->nrcpt + 1, sizeof *e->rcpt);
-	r = &e->rcpt[e->nrcpt++];
-	memset(r, 0, sizeof *r);
-	r->addr = xstrdup(addr);
-	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
-	r->notify = notify;
-	r->state = QUEUE_PENDING;
-}
-
-/* What encoding would have to invent or cut: refused with EINVAL. */
-static int
-env_check(const struct queue_env *e)
-{
-	size_t i;
-
-	if ((e->sender != NULL && strlen(e->sender) > ADDR_MAX) ||
-	    (e->envid != NULL && strlen(e->envid) > ADDR_MAX) ||
-	    e->nrcpt > NRCPT_MAX || (e->nrcpt > 0 && e->rcpt == NULL) ||
-	    e->ret > QUEUE_RET_HDRS)
-		return EINVAL;
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct queue_rcpt *r = &e->rcpt[i];
-
-		if (r->addr == NULL || strlen(r->addr) > ADDR_MAX ||
-		    (r->orcpt != NULL && strlen(r->orcpt) > ADDR_MAX) ||
-		    r->notify > 0xff || (unsigned int)r->state > QUEUE_FAILED)
-			return EINVAL;
-	}
-	return 0;
-}
-
-static void
-env_encode(const struct queue_env *e, struct buf *b)
-{
-	size_t i;
-
-	enc(b, REC_VERSION, 1);
-	enc(b, e->flags, 4);
-	enc(b, e->ret, 1);
-	enc(b, e->size, 8);
-	enc(b, (uint64_t)e->queued_at, 8);
-	enc(b, (uint64_t)e->next_attempt, 8);
-	enc_str(b, e->sender != NULL ? e->sender : "", ADDR_MAX);
-	enc_str(b, e->envid, ADDR_MAX);
-	enc(b, e->nrcpt, 4);
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct queue_rcpt *r = &e->rcpt[i];
-
-		enc_str(b, r->addr, ADDR_MAX);
-		enc_str(b, r->orcpt, ADDR_MAX);
-		enc(b, r->notify, 1);
-		enc(b, (uint64_t)r->state, 1);
-		enc(b, r->attempts, 4);
-		enc(b, (uint64_t)r->first_tempfail, 8);
-		enc(b, (uint64_t)r->last_attempt, 8);
-		enc_str(b, r->reply, REPLY_MAX);
-	}
-}
-
-/* A bounded reader: any short read sets bad and yields zeros from then on. */
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-	int		 bad;
-};
-
-static uint64_t
-rd_int(struct rd *r, size_t w)
-{
-	uint64_t v;
-
-	if (r->bad || r->n < w) {
-		r->bad = 1;
-		return 0;
-	}
-	v = be_get(r->p, w);
-	r->p += w;
-	r->n -= w;
-	return v;
-}
-
-static char *
-rd_str(struct rd *r, size_t max, int nullable)
-{
-	uint64_t len = rd_int(r, 4);
-	char *s;
-
-	if (r->bad)
-		return NULL;
-	if (len == STR_NULL && nullable)
-		return NULL;
-	if (len > max || len > r->n || memchr(r->p, '\0', len) != NULL) {
-		r->bad = 1;
-		return NULL;
-	}
-	s = xstrndup((const char *)r->p, len);
-	r->p += len;
-	r->n -= len;
-	return s;
-}
-
-static void
-rd_rcpt(struct rd *r, struct queue_rcpt *rc)
-{
-	uint64_t st;
-
-	rc->addr = rd_str(r, ADDR_MAX, 0);
-	rc->orcpt = rd_str(r, ADDR_MAX, 1);
-	rc->notify = (unsigned int)rd_int(r, 1);
-	st = rd_int(r, 1);
-	rc->attempts = (uint32_t)rd_int(r, 4);
-	rc->first_tempfail = (int64_t)rd_int(r, 8);
-	rc->last_attempt = (int64_t)rd_int(r, 8);
-	rc->reply = rd_str(r, REPLY_MAX, 1);
-	if (st > QUEUE_FAILED)
-		r->bad = 1;
-	else
-		rc->state = (enum queue_rcpt_state)st;
-}
-
-/*
- * Decodes a record into e (id left 0). 0, or EBADMSG with e cleared. Input
- * is untrusted: lengths are checked against what is left before any use,
- * and nrcpt against the bytes that could hold that many, before allocating.
- */
-static int
-env_decode(const void *data, size_t len, struct queue_env *e)
-{
-	struct rd r = { data, len, 0 };
-	uint64_t n;
-	size_t i;
-
-	memset(e, 0, sizeof *e);
-	if (data == NULL || rd_int(&r, 1) != REC_VERSION)
-		return EBADMSG;
-	e->flags = (unsigned int)rd_int(&r, 4);
-	e->ret = (unsigned int)rd_int(&r, 1);
-	e->size = rd_int(&r, 8);
-	e->queued_at = (int64_t)rd_int(&r, 8);
-	e->next_attempt = (int64_t)rd_int(&r, 8);
-	e->sender = rd_str(&r, ADDR_MAX, 0);
-	e->envid = rd_str(&r, ADDR_MAX, 1);
-	n = rd_int(&r, 4);
-	if (r.bad || e->ret > QUEUE_RET_HDRS || n > NRCPT_MAX ||
-	    n > r.n / RCPT_MIN)
-		goto bad;
-	if (n > 0)
-		e->rcpt = xcalloc((size_t)n, sizeof *e->rcpt);
-	e->nrcpt = (size_t)n;
-	for (i = 0; i < e->nrcpt && !r.bad; i++)
-		rd_rcpt(&r, &e->rcpt[i]);
-	if (r.bad || r.n != 0)
-		goto bad;
-	return 0;
-bad:
-	queue_env_clear(e);
-	return EBADMSG;
-}
-
+/* In sched exactly when not held and a recipient is still pending. */
 static int
 schedulable(const struct queue_env *e)
 {
@@ -748,12 +495,12 @@ queue_put(struct queue *q, struct queue_env *env, const void *body,
 	int rc;
 
 	q->call = NULL;
-	if ((rc = env_check(env)) != 0 || (len > 0 && body == NULL))
+	if ((rc = queue_rec_check(env)) != 0 || (len > 0 && body == NULL))
 		return qfail(q, EINVAL, "put");
 	tmp = *env;			/* shallow: only read for encoding */
 	tmp.size = len;
 	tmp.queued_at = clock_wall();
-	env_encode(&tmp, &rec);
+	queue_rec_encode(&tmp, &rec);
 	a.env = &tmp;
 	a.rec = &rec;
 	a.body = body;
@@ -780,7 +527,7 @@ env_read(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_env *e)
 	be_put(k, id, 8);
 	if ((rc = mdb_get(txn, q->db_env, &key, &val)) != 0)
 		return rc == MDB_NOTFOUND ? ENOENT : lm(q, "mdb_get", rc);
-	if ((rc = env_decode(val.mv_data, val.mv_size, e)) != 0)
+	if ((rc = queue_rec_decode(val.mv_data, val.mv_size, e)) != 0)
 		return rc;
 	e->id = id;
 	return 0;
@@ -810,8 +557,8 @@ mod_apply(struct queue_env *e, const struct mod *m)
 		r = &e->rcpt[m->idx];
 		r->state = m->st;
 		free(r->reply);
-		r->reply = m->reply != NULL ?
-		    xstrndup(m->reply, cut(m->reply, REPLY_MAX)) : NULL;
+		r->reply = m->reply != NULL ? xstrndup(m->reply,
+		    queue_rec_cut(m->reply, QUEUE_REPLY_MAX)) : NULL;
 		r->attempts++;
 		r->last_attempt = m->when;
 		if (m->tempfail && r->first_tempfail == 0)
@@ -844,7 +591,7 @@ mod_op(struct queue *q, MDB_txn *txn, void *arg)
 	old = e.next_attempt;
 	if ((rc = mod_apply(&e, m)) != 0)
 		goto done;
-	env_encode(&e, &rec);
+	queue_rec_encode(&e, &rec);
 	be_put(k, m->id, 8);
 	val.mv_size = rec.len;
 	val.mv_data = rec.data;
@@ -1023,8 +770,8 @@ queue_log(struct queue *q, uint64_t id, int64_t when, const char *text)
 	char ids[QUEUE_ID_LEN + 1];
 	int rc;
 
-	enc(&a.val, (uint64_t)when, 8);
-	buf_add(&a.val, text, cut(text, TEXT_MAX));
+	queue_rec_int(&a.val, (uint64_t)when, 8);
+	buf_add(&a.val, text, queue_rec_cut(text, TEXT_MAX));
 	rc = run(q, 0, log_op, &a);
 	buf_clear(&a.val);
 	if (rc != 0)
@@ -1222,8 +969,8 @@ walk_op(struct queue *q, MDB_txn *txn, void *arg)
 			w->from = id;
 			break;
 		}
-		if (key.mv_size == 8 &&
-		    env_decode(val.mv_data, val.mv_size, &w->env[w->n]) == 0)
+		if (key.mv_size == 8 && queue_rec_decode(val.mv_data,
+		    val.mv_size, &w->env[w->n]) == 0)
 			w->env[w->n++].id = id;
 		else if (w->bad++ == 0)
 			w->bad_id = id;
@@ -1346,7 +1093,7 @@ hist_op(struct queue *q, MDB_txn *txn, void *arg)
 		if (val.mv_size < 8)
 			continue;
 		buf_add(&a->all, val.mv_data, 8);
-		enc(&a->all, val.mv_size - 8, 4);
+		queue_rec_int(&a->all, val.mv_size - 8, 4);
 		buf_add(&a->all, (uint8_t *)val.mv_data + 8, val.mv_size - 8);
 	}
 	mdb_cursor_close(c);
