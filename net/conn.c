@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../lib/buf.h"
@@ -121,6 +122,35 @@ conn_open(const char *host, int port, int timeout_ms, char *err,
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->peer = xasprintf("%s[%s]:%d", host, addr, port);
+	return c;
+}
+
+struct conn *
+conn_open_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct conn *c;
+	int fd;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		snprintf(err, errlen, "connect to unix:%s: path too long",
+		    path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
+	    sizeof sun) == -1) {
+		snprintf(err, errlen, "connect to unix:%s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->peer = xasprintf("unix:%s", path);
 	return c;
 }
 

@@ -24,6 +24,8 @@ struct conn;
  */
 struct conn	*conn_open(const char *host, int port, int timeout_ms,
 		    char *err, size_t errlen);
+/* Connects to a unix-domain stream socket (LMTP to Dovecot). */
+struct conn	*conn_open_unix(const char *path, char *err, size_t errlen);
 void		 conn_free(struct conn *);	/* closes; NULL is fine */
 
 /* "host[addr]:port", for logs (relay=...). */

@@ -213,9 +213,12 @@ relay_run(const struct conf *cf, struct queue *q, const uint64_t *ids,
 		    res->unrouted);
 		res->unreachable = 1;
 	}
-	for (i = 0; i < ngs && !relay_stop; i++)
-		session_run(cf, q, gs[i].sh, gs[i].ids, gs[i].n, report, arg,
-		    res);
+	for (i = 0; i < ngs && !relay_stop; i++) {
+		struct target tg;
+
+		target_smarthost(&tg, gs[i].sh);
+		session_run(cf, q, &tg, gs[i].ids, gs[i].n, report, arg, res);
+	}
 	record(q, res);
 	rc = 0;
 	goto done;

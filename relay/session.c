@@ -24,7 +24,7 @@
 struct sess {
 	const struct conf		*cf;
 	struct queue			*q;
-	const struct conf_smarthost	*sh;
+	const struct target		*tg;
 	const uint64_t			*ids;
 	size_t				 n, next;
 	relay_report_fn			 report;
@@ -47,7 +47,8 @@ struct sess {
 static const char *
 relay_name(const struct sess *s)
 {
-	return s->conn ? conn_peer(s->conn) : s->sh->peer.host;
+	return s->conn ? conn_peer(s->conn) : s->tg->host ? s->tg->host :
+	    s->tg->unix_path;
 }
 
 static char *
@@ -104,7 +105,8 @@ msg_load(struct sess *s, uint64_t id)
 	for (i = 0; i < s->env.nrcpt; i++) {
 		if (s->env.rcpt[i].state != QUEUE_PENDING)
 			continue;
-		s->rcpt[n].addr = s->env.rcpt[i].addr;
+		s->rcpt[n].addr = s->tg->rcpt_as ? s->tg->rcpt_as :
+		    s->env.rcpt[i].addr;
 		s->rcpt[n].orcpt = s->env.rcpt[i].orcpt;
 		s->notify[n] = notify_text(s->env.rcpt[i].notify);
 		s->rcpt[n].notify = s->notify[n];
@@ -207,7 +209,7 @@ on_done(void *arg, const struct smtp_msg *m, enum smtp_stage st,
 	(void)r;
 	if (!s->busy)
 		return;
-	if (outcome_settle(s->cf, s->q, s->env.id, s->sh->peer.host,
+	if (outcome_settle(s->cf, s->q, s->env.id, relay_name(s),
 	    clock_wall()) == -1)
 		log_warnx("%s", queue_error(s->q));
 	s->res->messages++;
@@ -221,7 +223,7 @@ on_starttls(void *arg, struct smtp *smtp)
 	struct sess *s = arg;
 
 	(void)smtp;
-	conn_want_tls(s->conn, s->tc, s->sh->peer.host);
+	conn_want_tls(s->conn, s->tc, s->tg->host);
 }
 
 static void
@@ -260,7 +262,7 @@ postpone(struct sess *s)
 	int64_t when;
 	size_t i;
 
-	snprintf(key, sizeof key, "fail:%s", s->sh->name ? s->sh->name : "");
+	snprintf(key, sizeof key, "fail:%s", s->tg->name ? s->tg->name : "");
 	if (queue_meta_get(s->q, key, &b) == 0)
 		fails = (unsigned int)strtoul(b.data, NULL, 10);
 	buf_reset(&b);
@@ -281,7 +283,7 @@ reset_backoff(struct sess *s)
 	char key[300];
 	struct buf b = BUF_INIT;
 
-	snprintf(key, sizeof key, "fail:%s", s->sh->name ? s->sh->name : "");
+	snprintf(key, sizeof key, "fail:%s", s->tg->name ? s->tg->name : "");
 	if (queue_meta_get(s->q, key, &b) == 0 && strcmp(b.data, "0") != 0)
 		queue_meta_set(s->q, key, "0");
 	buf_clear(&b);
@@ -303,30 +305,47 @@ static const struct smtp_cb callbacks = {
 	.starttls = on_starttls, .end = on_end,
 };
 
+static int
+connect_target(struct sess *s)
+{
+	const struct target *tg = s->tg;
+	const struct conf_peer *p = tg->peer;
+
+	if (p != NULL && p->tls != CONF_TLS_NONE && (s->tc =
+	    tls_config_client(p->ca_file, p->fingerprint, s->why,
+	    sizeof s->why)) == NULL)
+		return -1;
+	if (tg->unix_path != NULL)
+		s->conn = conn_open_unix(tg->unix_path, s->why, sizeof s->why);
+	else
+		s->conn = conn_open(tg->host, tg->port, CONNECT_TIMEOUT_MS,
+		    s->why, sizeof s->why);
+	if (s->conn == NULL)
+		return -1;
+	s->res->connections++;
+	if (p != NULL && p->tls == CONF_TLS_IMPLICIT && conn_tls(s->conn,
+	    s->tc, tg->host, TLS_TIMEOUT_MS, s->why, sizeof s->why) == -1)
+		return -1;
+	return 0;
+}
+
 /* Connect, TLS, run the engine. 0 when the session ran, -1 otherwise. */
 static int
 run(struct sess *s, const char *secret)
 {
-	const struct conf_peer *p = &s->sh->peer;
+	const struct conf_peer *p = s->tg->peer;
 	struct smtp_client_opts o = { 0 };
 	struct sasl_cred cred = { 0 };
 	struct smtp_cb cb = callbacks;
 	struct smtp *smtp;
 	int rc;
 
-	if (p->tls != CONF_TLS_NONE && (s->tc = tls_config_client(p->ca_file,
-	    p->fingerprint, s->why, sizeof s->why)) == NULL)
-		return -1;
-	if ((s->conn = conn_open(p->host, p->port, CONNECT_TIMEOUT_MS,
-	    s->why, sizeof s->why)) == NULL)
-		return -1;
-	s->res->connections++;
-	if (p->tls == CONF_TLS_IMPLICIT && conn_tls(s->conn, s->tc, p->host,
-	    TLS_TIMEOUT_MS, s->why, sizeof s->why) == -1)
+	if (connect_target(s) == -1)
 		return -1;
 	o.helo = s->cf->hostname;
-	o.starttls = p->tls == CONF_TLS_STARTTLS;
-	o.tls_active = p->tls == CONF_TLS_IMPLICIT;
+	o.lmtp = s->tg->lmtp;
+	o.starttls = p != NULL && p->tls == CONF_TLS_STARTTLS;
+	o.tls_active = p != NULL && p->tls == CONF_TLS_IMPLICIT;
 	if (secret != NULL) {
 		cred.user = p->user;
 		cred.secret = secret;
@@ -334,10 +353,7 @@ run(struct sess *s, const char *secret)
 		cred.port = p->port;
 		o.cred = &cred;
 		o.mech = auth_mech[p->auth];
-		o.oauth = p->auth == CONF_AUTH_XOAUTH2 ||
-		    p->auth == CONF_AUTH_OAUTHBEARER ||
-		    (p->auth == CONF_AUTH_AUTO &&
-		    s->sh->oauth2_token_url != NULL);
+		o.oauth = s->tg->oauth;
 		/* Credentials only over TLS, or to loopback (Promises). */
 		o.plaintext_ok = host_is_loopback(p->host);
 	}
@@ -350,22 +366,66 @@ run(struct sess *s, const char *secret)
 }
 
 void
-session_run(const struct conf *cf, struct queue *q,
-    const struct conf_smarthost *sh, const uint64_t *ids, size_t n,
-    relay_report_fn rep, void *arg, struct relay_result *res)
+target_smarthost(struct target *tg, const struct conf_smarthost *sh)
 {
-	struct sess s = { .cf = cf, .q = q, .sh = sh, .ids = ids, .n = n,
+	memset(tg, 0, sizeof *tg);
+	tg->name = sh->name;
+	tg->host = sh->peer.host;
+	tg->port = sh->peer.port;
+	tg->peer = &sh->peer;
+	tg->oauth = sh->peer.auth == CONF_AUTH_XOAUTH2 ||
+	    sh->peer.auth == CONF_AUTH_OAUTHBEARER ||
+	    (sh->peer.auth == CONF_AUTH_AUTO && sh->oauth2_token_url != NULL);
+}
+
+int
+target_lmtp(struct target *tg, const struct conf *cf)
+{
+	static char host[256];
+	const char *l = cf->deliver.lmtp, *colon;
+
+	memset(tg, 0, sizeof *tg);
+	tg->name = "#lmtp";
+	tg->lmtp = 1;
+	tg->rcpt_as = cf->deliver.lmtp_user;
+	if (l == NULL)
+		return -1;
+	if (strncmp(l, "unix:", 5) == 0) {
+		tg->unix_path = l + 5;
+		return 0;
+	}
+	/* HOST:PORT or [v6]:PORT, validated by the config parser */
+	if ((colon = strrchr(l, ':')) == NULL ||
+	    (size_t)(colon - l) >= sizeof host)
+		return -1;
+	snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	tg->host = host;
+	tg->port = atoi(colon + 1);
+	return 0;
+}
+
+void
+session_run(const struct conf *cf, struct queue *q, const struct target *tg,
+    const uint64_t *ids, size_t n, relay_report_fn rep, void *arg,
+    struct relay_result *res)
+{
+	struct sess s = { .cf = cf, .q = q, .tg = tg, .ids = ids, .n = n,
 	    .report = rep, .arg = arg, .res = res };
+	const struct conf_peer *p = tg->peer;
 	char *secret = NULL;
 
-	if (sh->peer.user != NULL && sh->peer.auth != CONF_AUTH_NONE &&
-	    (secret = secret_load(&sh->peer, s.why, sizeof s.why)) == NULL)
+	if (p != NULL && p->user != NULL && p->auth != CONF_AUTH_NONE &&
+	    (secret = secret_load(p, s.why, sizeof s.why)) == NULL)
 		goto failed;
 	if (run(&s, secret) == -1 && s.why[0] == '\0')
 		snprintf(s.why, sizeof s.why, "%s: session failed",
 		    relay_name(&s));
 	if (s.busy) {	/* the engine ended mid-message: nothing settled */
-		outcome_settle(cf, q, s.env.id, sh->peer.host, clock_wall());
+		outcome_settle(cf, q, s.env.id, relay_name(&s), clock_wall());
 		msg_release(&s);
 	}
 	if (s.handed > 0)
