@@ -53,21 +53,26 @@ send_bounce(const struct conf *cf, struct queue *q,
 {
 	struct queue_env b = { 0 };
 	char err[512];
-	int rc;
+	int local, rc;
+	size_t i;
 
 	/* Bounces of the user's own mail go to the local mailbox when one
-	 * is configured (interface.md, Promises). */
-	if (cf->deliver.configured &&
-	    cf->deliver.method == CONF_DELIVER_MAILDIR) {
+	 * is configured (interface.md, Promises); bounces of inbound mail go
+	 * back to its sender out there. */
+	local = !(e->flags & QUEUE_F_INBOUND) && cf->deliver.configured;
+	if (local && cf->deliver.method == CONF_DELIVER_MAILDIR) {
 		if (maildir_deliver(cf->deliver.maildir, cf->hostname, "",
 		    e->sender, dsn->data, dsn->len, err, sizeof err) == 0)
 			return 0;
 		log_warnx("bounce to the local maildir failed: %s; "
-		    "sending it to <%s> instead", err, e->sender);
+		    "queueing it instead", err);
 	}
 	b.sender = xstrdup("");		/* SMTP-60: bounces use <> */
+	/* LMTP: queued as inbound mail for the user, delivered like it. */
+	if (local)
+		b.flags |= QUEUE_F_INBOUND;
 	queue_env_add_rcpt(&b, e->sender, NULL, QUEUE_NOTIFY_NEVER);
-	for (size_t i = 0; i < dsn->len; i++)
+	for (i = 0; i < dsn->len; i++)
 		if ((unsigned char)dsn->data[i] >= 0x80) {
 			b.flags |= QUEUE_F_8BIT;
 			break;

@@ -20,6 +20,7 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../queue/queue.h"
+#include "local.h"
 #include "outcome.h"
 #include "relay.h"
 #include "session.h"
@@ -58,8 +59,6 @@ collect_done(void *arg, const struct queue_env *e)
 	struct group *g = arg;
 	size_t i;
 
-	if (e->flags & QUEUE_F_INBOUND)
-		return 0;
 	for (i = 0; i < e->nrcpt; i++)
 		if (e->rcpt[i].state == QUEUE_PENDING)
 			return 0;
@@ -118,8 +117,16 @@ route(const struct conf *cf, struct queue *q, const uint64_t *ids,
 			}
 			continue;
 		}
-		if (e.flags & (QUEUE_F_HELD | QUEUE_F_INBOUND)) {
-			res->held += (e.flags & QUEUE_F_HELD) != 0;
+		if (e.flags & QUEUE_F_HELD) {
+			res->held++;
+			queue_env_clear(&e);
+			continue;
+		}
+		if (e.flags & QUEUE_F_INBOUND) {	/* the local mailbox */
+			g = group_for(gs, ngs, NULL);
+			g->ids = xreallocarray(g->ids, g->n + 1,
+			    sizeof *g->ids);
+			g->ids[g->n++] = ids[i];
 			queue_env_clear(&e);
 			continue;
 		}
@@ -216,6 +223,11 @@ relay_run(const struct conf *cf, struct queue *q, const uint64_t *ids,
 	for (i = 0; i < ngs && !relay_stop; i++) {
 		struct target tg;
 
+		if (gs[i].sh == NULL) {
+			local_run(cf, q, gs[i].ids, gs[i].n, report, arg,
+			    res);
+			continue;
+		}
 		target_smarthost(&tg, gs[i].sh);
 		session_run(cf, q, &tg, gs[i].ids, gs[i].n, report, arg, res);
 	}
