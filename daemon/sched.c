@@ -28,6 +28,8 @@
 static void retry_fired(struct ev_timer *, void *);
 static void interval_fired(struct ev_timer *, void *);
 
+/* Somewhere for mail to go: a smarthost, or the local mailbox for what
+ * the inbound side brings. Without either, runs would only spin. */
 static int
 have_smarthost(const struct ternd *t)
 {
@@ -36,7 +38,7 @@ have_smarthost(const struct ternd *t)
 	for (i = 0; i < t->conf->nsmarthosts; i++)
 		if (t->conf->smarthosts[i].peer.host != NULL)
 			return 1;
-	return 0;
+	return t->conf->inbound.method != CONF_INBOUND_NONE;
 }
 
 void
