@@ -24,7 +24,10 @@
  * a time) and sorted by arrival.
  *
  * The envelope record (struct queue_env as bytes) is laid out at the top
- * of queue_rec.c, which encodes it and decodes it, trusting nothing.
+ * of queue_rec.c, which encodes it and decodes it, trusting nothing. This
+ * file opens the queue and writes it; queue_read.c holds the reads (get,
+ * body, walk, due, history, meta_get). They share the handle and the txn
+ * runner through queue_int.h.
  *
  * Crash states. Every change is one write txn. LMDB's commit writes the new
  * pages (copy-on-write, never over live ones), fdatasyncs, then writes the
@@ -71,20 +74,8 @@
 #define MAP_CAP		((uint64_t)1 << 40)
 #define CHUNK		((size_t)1 << 20)
 #define TEXT_MAX	4096
-#define KEY_MAX		511		/* LMDB's default maximum key size */
-#define WALK_BATCH	128
 #define TRIES		64
 #define LAST_ID		"#last_id"
-
-struct queue {
-	MDB_env		*env;
-	MDB_dbi		 db_env, db_body, db_sched, db_hist, db_meta;
-	const char	*call;		/* the call that failed, or NULL */
-	int		 temp;
-	char		 err[256];
-};
-
-typedef int (*op_fn)(struct queue *, MDB_txn *, void *);
 
 static char empty[1];
 
@@ -132,21 +123,16 @@ errno_of(int rc)
 	}
 }
 
-static int
-lm(struct queue *q, const char *call, int rc)
+int
+queue_lm(struct queue *q, const char *call, int rc)
 {
 	if (rc != 0)
 		q->call = call;
 	return rc;
 }
 
-/* Records why (rc is an errno or LMDB code) and returns -1 with errno. */
-static int
-qfail(struct queue *q, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-qfail(struct queue *q, int rc, const char *fmt, ...)
+int
+queue_fail(struct queue *q, int rc, const char *fmt, ...)
 {
 	char what[128];
 	const char *text;
@@ -206,13 +192,9 @@ commit_error(struct queue *q, int rc)
 	return rc;
 }
 
-/*
- * Runs op in one txn and commits it (read-only: aborts after op). On a full
- * map the txn is thrown away, the map doubled and op run again from the
- * start, so op must get everything it writes from arg and the txn.
- */
-static int
-run(struct queue *q, int rdonly, op_fn op, void *arg)
+/* Runs op in one txn: queue_int.h says how a full map is retried. */
+int
+queue_run(struct queue *q, int rdonly, queue_op_fn op, void *arg)
 {
 	MDB_txn *txn;
 	int rc = 0, tries;
@@ -256,7 +238,7 @@ open_dbs(struct queue *q, MDB_txn *txn, void *arg)
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
 		if ((rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbi[i])) != 0)
-			return lm(q, "mdb_dbi_open", rc);
+			return queue_lm(q, "mdb_dbi_open", rc);
 	return 0;
 }
 
@@ -312,7 +294,7 @@ queue_open(const char *dir, const char **why)
 	if ((rc = map_init(q)) != 0)
 		goto fail;
 	w = "queue: cannot open the databases";
-	if ((rc = run(q, 0, open_dbs, NULL)) != 0)
+	if ((rc = queue_run(q, 0, open_dbs, NULL)) != 0)
 		goto fail;
 	free(path);
 	if (why != NULL)
@@ -406,22 +388,22 @@ id_next(struct queue *q, MDB_txn *txn, uint64_t *id)
 		if (queue_id_parse(text, &now) == 0)
 			last = now;
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		return lm(q, "mdb_get", rc);
+		return queue_lm(q, "mdb_get", rc);
 	/* The newest message too, in case the counter was lost. */
 	if ((rc = mdb_cursor_open(txn, q->db_env, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
+		return queue_lm(q, "mdb_cursor_open", rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 	mdb_cursor_close(c);
 	if (rc == 0 && k.mv_size == 8 && be_get(k.mv_data, 8) > last)
 		last = be_get(k.mv_data, 8);
 	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return lm(q, "mdb_cursor_get", rc);
+		return queue_lm(q, "mdb_cursor_get", rc);
 	now = (uint64_t)clock_wall_us();
 	*id = now > last ? now : last + 1;
 	queue_id_str(*id, text);
 	val.mv_size = QUEUE_ID_LEN;
 	val.mv_data = text;
-	return lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
+	return queue_lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
 }
 
 /* --- writes ------------------------------------------------------------- */
@@ -440,12 +422,12 @@ sched_move(struct queue *q, MDB_txn *txn, uint64_t id, int had, int64_t old,
 		be_put(k, old > 0 ? (uint64_t)old : 0, 8);
 		rc = mdb_del(txn, q->db_sched, &key, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
-			return lm(q, "mdb_del", rc);
+			return queue_lm(q, "mdb_del", rc);
 	}
 	if (e == NULL || !schedulable(e))
 		return 0;
 	be_put(k, e->next_attempt > 0 ? (uint64_t)e->next_attempt : 0, 8);
-	return lm(q, "mdb_put", mdb_put(txn, q->db_sched, &key, &val, 0));
+	return queue_lm(q, "mdb_put", mdb_put(txn, q->db_sched, &key, &val, 0));
 }
 
 struct put_arg {
@@ -473,14 +455,14 @@ put_op(struct queue *q, MDB_txn *txn, void *arg)
 	val.mv_data = a->rec->data;
 	rc = mdb_put(txn, q->db_env, &key, &val, MDB_NOOVERWRITE);
 	if (rc != 0)
-		return lm(q, "mdb_put", rc);
+		return queue_lm(q, "mdb_put", rc);
 	key.mv_size = 12;
 	for (off = 0, n = 0; off < a->len; off += val.mv_size, n++) {
 		be_put(k + 8, n, 4);
 		val.mv_size = a->len - off < CHUNK ? a->len - off : CHUNK;
 		val.mv_data = (char *)a->body + off;
 		if ((rc = mdb_put(txn, q->db_body, &key, &val, 0)) != 0)
-			return lm(q, "mdb_put", rc);
+			return queue_lm(q, "mdb_put", rc);
 	}
 	return sched_move(q, txn, a->id, 0, 0, a->env);
 }
@@ -496,7 +478,7 @@ queue_put(struct queue *q, struct queue_env *env, const void *body,
 
 	q->call = NULL;
 	if ((rc = queue_rec_check(env)) != 0 || (len > 0 && body == NULL))
-		return qfail(q, EINVAL, "put");
+		return queue_fail(q, EINVAL, "put");
 	tmp = *env;			/* shallow: only read for encoding */
 	tmp.size = len;
 	tmp.queued_at = clock_wall();
@@ -506,19 +488,19 @@ queue_put(struct queue *q, struct queue_env *env, const void *body,
 	a.body = body;
 	a.len = len;
 	a.id = 0;
-	rc = run(q, 0, put_op, &a);
+	rc = queue_run(q, 0, put_op, &a);
 	buf_clear(&rec);
 	if (rc != 0)
-		return qfail(q, rc, "put");
+		return queue_fail(q, rc, "put");
 	env->id = a.id;
 	env->size = len;
 	env->queued_at = tmp.queued_at;
 	return 0;
 }
 
-/* Reads and decodes id's record into e (caller clears it on 0). */
-static int
-env_read(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_env *e)
+int
+queue_env_read(struct queue *q, MDB_txn *txn, uint64_t id,
+    struct queue_env *e)
 {
 	uint8_t k[8];
 	MDB_val key = { sizeof k, k }, val;
@@ -526,7 +508,7 @@ env_read(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_env *e)
 
 	be_put(k, id, 8);
 	if ((rc = mdb_get(txn, q->db_env, &key, &val)) != 0)
-		return rc == MDB_NOTFOUND ? ENOENT : lm(q, "mdb_get", rc);
+		return rc == MDB_NOTFOUND ? ENOENT : queue_lm(q, "mdb_get", rc);
 	if ((rc = queue_rec_decode(val.mv_data, val.mv_size, e)) != 0)
 		return rc;
 	e->id = id;
@@ -585,7 +567,7 @@ mod_op(struct queue *q, MDB_txn *txn, void *arg)
 	int64_t old;
 	int rc, had;
 
-	if ((rc = env_read(q, txn, m->id, &e)) != 0)
+	if ((rc = queue_env_read(q, txn, m->id, &e)) != 0)
 		return rc;
 	had = schedulable(&e);
 	old = e.next_attempt;
@@ -596,7 +578,7 @@ mod_op(struct queue *q, MDB_txn *txn, void *arg)
 	val.mv_size = rec.len;
 	val.mv_data = rec.data;
 	if ((rc = mdb_put(txn, q->db_env, &key, &val, 0)) != 0) {
-		lm(q, "mdb_put", rc);
+		queue_lm(q, "mdb_put", rc);
 		goto done;
 	}
 	rc = sched_move(q, txn, m->id, had, old, &e);
@@ -612,8 +594,9 @@ modify(struct queue *q, struct mod *m, const char *what)
 	char ids[QUEUE_ID_LEN + 1];
 	int rc;
 
-	if ((rc = run(q, 0, mod_op, m)) != 0)
-		return qfail(q, rc, "%s %s", what, queue_id_str(m->id, ids));
+	if ((rc = queue_run(q, 0, mod_op, m)) != 0)
+		return queue_fail(q, rc, "%s %s", what,
+		    queue_id_str(m->id, ids));
 	return 0;
 }
 
@@ -661,7 +644,7 @@ del_prefix(struct queue *q, MDB_txn *txn, MDB_dbi dbi, uint64_t id,
 
 	be_put(p, id, 8);
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
+		return queue_lm(q, "mdb_cursor_open", rc);
 	k.mv_size = sizeof p;
 	k.mv_data = p;
 	while ((rc = mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op)) == 0) {
@@ -679,7 +662,9 @@ del_prefix(struct queue *q, MDB_txn *txn, MDB_dbi dbi, uint64_t id,
 		op = off == 0 ? MDB_SET_RANGE : MDB_FIRST;
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : lm(q, "mdb_cursor_del", rc);
+	if (rc == MDB_NOTFOUND || rc == 0)
+		return 0;
+	return queue_lm(q, "mdb_cursor_del", rc);
 }
 
 static int
@@ -691,7 +676,7 @@ del_op(struct queue *q, MDB_txn *txn, void *arg)
 	MDB_val key = { sizeof k, k };
 	int rc;
 
-	rc = env_read(q, txn, *id, &e);
+	rc = queue_env_read(q, txn, *id, &e);
 	if (rc == 0) {
 		rc = sched_move(q, txn, *id, schedulable(&e), e.next_attempt,
 		    NULL);
@@ -704,7 +689,7 @@ del_op(struct queue *q, MDB_txn *txn, void *arg)
 		return rc;
 	be_put(k, *id, 8);
 	if ((rc = mdb_del(txn, q->db_env, &key, NULL)) != 0)
-		return lm(q, "mdb_del", rc);
+		return queue_lm(q, "mdb_del", rc);
 	if ((rc = del_prefix(q, txn, q->db_body, *id, 0)) != 0)
 		return rc;
 	return del_prefix(q, txn, q->db_hist, *id, 0);
@@ -716,8 +701,8 @@ queue_delete(struct queue *q, uint64_t id)
 	char ids[QUEUE_ID_LEN + 1];
 	int rc;
 
-	if ((rc = run(q, 0, del_op, &id)) != 0)
-		return qfail(q, rc, "delete %s", queue_id_str(id, ids));
+	if ((rc = queue_run(q, 0, del_op, &id)) != 0)
+		return queue_fail(q, rc, "delete %s", queue_id_str(id, ids));
 	return 0;
 }
 
@@ -737,14 +722,14 @@ log_op(struct queue *q, MDB_txn *txn, void *arg)
 	uint32_t seq = 0;
 	int rc;
 
-	if ((rc = env_read(q, txn, a->id, &e)) != 0)
+	if ((rc = queue_env_read(q, txn, a->id, &e)) != 0)
 		return rc;
 	queue_env_clear(&e);
 	/* The last entry of id is just before the first key of id + 1. */
 	be_put(nk, a->id + 1, 8);
 	be_put(nk + 8, 0, 4);
 	if ((rc = mdb_cursor_open(txn, q->db_hist, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
+		return queue_lm(q, "mdb_cursor_open", rc);
 	key.mv_size = sizeof nk;
 	key.mv_data = nk;
 	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
@@ -753,14 +738,14 @@ log_op(struct queue *q, MDB_txn *txn, void *arg)
 		seq = (uint32_t)be_get((uint8_t *)key.mv_data + 8, 4) + 1;
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return lm(q, "mdb_cursor_get", rc);
+		return queue_lm(q, "mdb_cursor_get", rc);
 	be_put(k, a->id, 8);
 	be_put(k + 8, seq, 4);
 	key.mv_size = sizeof k;
 	key.mv_data = k;
 	val.mv_size = a->val.len;
 	val.mv_data = a->val.data;
-	return lm(q, "mdb_put", mdb_put(txn, q->db_hist, &key, &val, 0));
+	return queue_lm(q, "mdb_put", mdb_put(txn, q->db_hist, &key, &val, 0));
 }
 
 int
@@ -772,17 +757,16 @@ queue_log(struct queue *q, uint64_t id, int64_t when, const char *text)
 
 	queue_rec_int(&a.val, (uint64_t)when, 8);
 	buf_add(&a.val, text, queue_rec_cut(text, TEXT_MAX));
-	rc = run(q, 0, log_op, &a);
+	rc = queue_run(q, 0, log_op, &a);
 	buf_clear(&a.val);
 	if (rc != 0)
-		return qfail(q, rc, "log %s", queue_id_str(id, ids));
+		return queue_fail(q, rc, "log %s", queue_id_str(id, ids));
 	return 0;
 }
 
 struct meta_arg {
 	const char	*key;
 	const char	*value;
-	struct buf	*out;
 };
 
 static int
@@ -794,335 +778,21 @@ meta_set_op(struct queue *q, MDB_txn *txn, void *arg)
 
 	if (val.mv_size == 0)
 		val.mv_data = empty;
-	return lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
+	return queue_lm(q, "mdb_put", mdb_put(txn, q->db_meta, &key, &val, 0));
 }
 
 int
 queue_meta_set(struct queue *q, const char *key, const char *value)
 {
-	struct meta_arg a = { key, value, NULL };
+	struct meta_arg a = { key, value };
 	size_t n = strlen(key);
 	int rc;
 
 	q->call = NULL;
 	/* '#' keys are the queue's own, such as the id counter. */
-	if (n == 0 || n > KEY_MAX || key[0] == '#')
-		return qfail(q, EINVAL, "meta_set %.64s", key);
-	if ((rc = run(q, 0, meta_set_op, &a)) != 0)
-		return qfail(q, rc, "meta_set %.64s", key);
+	if (n == 0 || n > QUEUE_KEY_MAX || key[0] == '#')
+		return queue_fail(q, EINVAL, "meta_set %.64s", key);
+	if ((rc = queue_run(q, 0, meta_set_op, &a)) != 0)
+		return queue_fail(q, rc, "meta_set %.64s", key);
 	return 0;
-}
-
-/* --- reads -------------------------------------------------------------- */
-
-static int
-meta_get_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct meta_arg *a = arg;
-	MDB_val key = { strlen(a->key), (char *)a->key }, val;
-	int rc;
-
-	if ((rc = mdb_get(txn, q->db_meta, &key, &val)) != 0)
-		return rc == MDB_NOTFOUND ? ENOENT : lm(q, "mdb_get", rc);
-	buf_add(a->out, val.mv_data, val.mv_size);
-	return 0;
-}
-
-int
-queue_meta_get(struct queue *q, const char *key, struct buf *out)
-{
-	struct meta_arg a = { key, NULL, out };
-	size_t n = strlen(key);
-	int rc;
-
-	q->call = NULL;
-	if (n == 0 || n > KEY_MAX)
-		return qfail(q, EINVAL, "meta_get %.64s", key);
-	if ((rc = run(q, 1, meta_get_op, &a)) != 0)
-		return qfail(q, rc, "meta_get %.64s", key);
-	return 0;
-}
-
-struct get_arg {
-	uint64_t	 id;
-	struct queue_env *env;
-	struct buf	*out;
-};
-
-static int
-get_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct get_arg *a = arg;
-
-	return env_read(q, txn, a->id, a->env);
-}
-
-int
-queue_get(struct queue *q, uint64_t id, struct queue_env *out)
-{
-	struct get_arg a = { id, out, NULL };
-	char ids[QUEUE_ID_LEN + 1];
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	if ((rc = run(q, 1, get_op, &a)) != 0)
-		return qfail(q, rc, "get %s", queue_id_str(id, ids));
-	return 0;
-}
-
-/* Appends chunks 0..n-1; they must add up to the size in the envelope. */
-static int
-body_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct get_arg *a = arg;
-	struct queue_env e;
-	MDB_cursor *c;
-	MDB_val key, val;
-	uint8_t k[12];
-	uint64_t size, got = 0;
-	uint32_t n = 0;
-	int rc;
-
-	if ((rc = env_read(q, txn, a->id, &e)) != 0)
-		return rc;
-	size = e.size;
-	queue_env_clear(&e);
-	if (size > SIZE_MAX - a->out->len - 1)
-		return EBADMSG;
-	buf_reserve(a->out, (size_t)size);
-	be_put(k, a->id, 8);
-	be_put(k + 8, 0, 4);
-	if ((rc = mdb_cursor_open(txn, q->db_body, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
-	key.mv_size = sizeof k;
-	key.mv_data = k;
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT), n++) {
-		if (key.mv_size != 12 || be_get(key.mv_data, 8) != a->id)
-			break;
-		if (be_get((uint8_t *)key.mv_data + 8, 4) != n ||
-		    val.mv_size > size - got) {
-			rc = EBADMSG;
-			break;
-		}
-		buf_add(a->out, val.mv_data, val.mv_size);
-		got += val.mv_size;
-	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc == EBADMSG ? rc : lm(q, "mdb_cursor_get", rc);
-	return got == size ? 0 : EBADMSG;
-}
-
-int
-queue_body(struct queue *q, uint64_t id, struct buf *out)
-{
-	struct get_arg a = { id, NULL, out };
-	char ids[QUEUE_ID_LEN + 1];
-	size_t len = out->len;
-	int rc;
-
-	if ((rc = run(q, 1, body_op, &a)) != 0) {
-		if (out->data != NULL) {
-			out->len = len;		/* nothing half-appended */
-			out->data[len] = '\0';
-		}
-		return qfail(q, rc, "body %s", queue_id_str(id, ids));
-	}
-	return 0;
-}
-
-/*
- * The walk reads WALK_BATCH envelopes per read txn and calls cb with no
- * txn open, so cb may call any queue function (even delete the message).
- * A record that does not decode is skipped and reported at the end.
- */
-struct walk {
-	uint64_t	 from;
-	int		 more;
-	size_t		 n, bad;
-	uint64_t	 bad_id;
-	struct queue_env env[WALK_BATCH];
-};
-
-static int
-walk_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct walk *w = arg;
-	MDB_cursor *c;
-	MDB_val key, val;
-	uint8_t k[8];
-	uint64_t id;
-	int rc;
-
-	w->more = 0;
-	be_put(k, w->from, 8);
-	if ((rc = mdb_cursor_open(txn, q->db_env, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
-	key.mv_size = sizeof k;
-	key.mv_data = k;
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-		id = key.mv_size == 8 ? be_get(key.mv_data, 8) : 0;
-		if (w->n == WALK_BATCH) {
-			w->more = 1;
-			w->from = id;
-			break;
-		}
-		if (key.mv_size == 8 && queue_rec_decode(val.mv_data,
-		    val.mv_size, &w->env[w->n]) == 0)
-			w->env[w->n++].id = id;
-		else if (w->bad++ == 0)
-			w->bad_id = id;
-	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
-}
-
-int
-queue_walk(struct queue *q, int (*cb)(void *, const struct queue_env *),
-    void *arg)
-{
-	struct walk *w = xcalloc(1, sizeof *w);
-	char ids[QUEUE_ID_LEN + 1];
-	size_t i;
-	int rc = 0, ret = 0;
-
-	do {
-		w->n = 0;
-		rc = run(q, 1, walk_op, w);
-		for (i = 0; i < w->n; i++) {
-			if (rc == 0 && ret == 0)
-				ret = cb(arg, &w->env[i]);
-			queue_env_clear(&w->env[i]);
-		}
-	} while (rc == 0 && ret == 0 && w->more);
-	if (rc != 0)
-		ret = qfail(q, rc, "walk");
-	else if (ret == 0 && w->bad > 0) {
-		q->call = NULL;
-		ret = qfail(q, EBADMSG, "walk: %zu skipped, first %s", w->bad,
-		    queue_id_str(w->bad_id, ids));
-	}
-	free(w);
-	return ret;
-}
-
-struct due_arg {
-	int64_t		 now;
-	uint64_t	*ids;
-	size_t		 max, n;
-	int64_t		 next;
-};
-
-static int
-due_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct due_arg *a = arg;
-	MDB_cursor *c;
-	MDB_val key, val;
-	int64_t when;
-	int rc;
-
-	a->n = 0;
-	a->next = 0;
-	if ((rc = mdb_cursor_open(txn, q->db_sched, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
-	rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != 16)
-			continue;
-		when = (int64_t)(be_get(key.mv_data, 8) & INT64_MAX);
-		if (when <= a->now && a->n < a->max) {
-			a->ids[a->n++] = be_get((uint8_t *)key.mv_data + 8, 8);
-			continue;
-		}
-		/* Due ones left over (max reached) are due now. */
-		a->next = when > a->now ? when : a->now;
-		if (a->next <= 0)
-			a->next = 1;
-		break;
-	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
-}
-
-ssize_t
-queue_due(struct queue *q, int64_t now, uint64_t *ids, size_t max,
-    int64_t *next)
-{
-	struct due_arg a = { now, ids, max, 0, 0 };
-	int rc;
-
-	if ((rc = run(q, 1, due_op, &a)) != 0)
-		return qfail(q, rc, "due");
-	if (next != NULL)
-		*next = a.next;
-	return (ssize_t)a.n;
-}
-
-struct hist_arg {
-	uint64_t	 id;
-	struct buf	 all;		/* when(8) len(4) text, repeated */
-};
-
-static int
-hist_op(struct queue *q, MDB_txn *txn, void *arg)
-{
-	struct hist_arg *a = arg;
-	struct queue_env e;
-	MDB_cursor *c;
-	MDB_val key, val;
-	uint8_t k[12];
-	int rc;
-
-	buf_reset(&a->all);
-	if ((rc = env_read(q, txn, a->id, &e)) != 0)
-		return rc;
-	queue_env_clear(&e);
-	be_put(k, a->id, 8);
-	be_put(k + 8, 0, 4);
-	if ((rc = mdb_cursor_open(txn, q->db_hist, &c)) != 0)
-		return lm(q, "mdb_cursor_open", rc);
-	key.mv_size = sizeof k;
-	key.mv_data = k;
-	rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-	for (; rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != 12 || be_get(key.mv_data, 8) != a->id)
-			break;
-		if (val.mv_size < 8)
-			continue;
-		buf_add(&a->all, val.mv_data, 8);
-		queue_rec_int(&a->all, val.mv_size - 8, 4);
-		buf_add(&a->all, (uint8_t *)val.mv_data + 8, val.mv_size - 8);
-	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lm(q, "mdb_cursor_get", rc);
-}
-
-int
-queue_history(struct queue *q, uint64_t id,
-    int (*cb)(void *, int64_t, const char *), void *arg)
-{
-	struct hist_arg a = { id, BUF_INIT };
-	char ids[QUEUE_ID_LEN + 1], *text;
-	size_t off = 0, n;
-	int64_t when;
-	int rc, ret = 0;
-
-	/* Copied out first: cb runs with no txn open. */
-	if ((rc = run(q, 1, hist_op, &a)) != 0) {
-		buf_clear(&a.all);
-		return qfail(q, rc, "history %s", queue_id_str(id, ids));
-	}
-	while (ret == 0 && off + 12 <= a.all.len) {
-		when = (int64_t)be_get((uint8_t *)a.all.data + off, 8);
-		n = (size_t)be_get((uint8_t *)a.all.data + off + 8, 4);
-		text = xstrndup(a.all.data + off + 12, n);
-		ret = cb(arg, when, text);
-		free(text);
-		off += 12 + n;
-	}
-	buf_clear(&a.all);
-	return ret;
 }

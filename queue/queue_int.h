@@ -3,10 +3,11 @@
 #define TERN_QUEUE_INT_H
 
 /*
- * Private to queue/: what queue.c (the LMDB side) and queue_rec.c (the
- * envelope record, laid out at the top of queue_rec.c) share. Not for other
- * modules; they use queue.h.
+ * Private to queue/: what queue.c (open and writes), queue_read.c (reads)
+ * and queue_rec.c (the envelope record, laid out at the top of queue_rec.c)
+ * share. Not for other modules; they use queue.h.
  */
+#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,46 @@
 
 /* A stored reply keeps its first QUEUE_REPLY_MAX bytes. */
 #define QUEUE_REPLY_MAX	4096
+
+/* LMDB's default maximum key size, so the longest meta key. */
+#define QUEUE_KEY_MAX	511
+
+/* The handle; one per process, opened after any fork (queue.c). */
+struct queue {
+	MDB_env		*env;
+	MDB_dbi		 db_env, db_body, db_sched, db_hist, db_meta;
+	const char	*call;		/* the call that failed, or NULL */
+	int		 temp;
+	char		 err[256];
+};
+
+/* One operation inside a txn: 0, an errno, or an LMDB code. */
+typedef int (*queue_op_fn)(struct queue *, MDB_txn *, void *);
+
+/*
+ * Runs op in one txn and commits it (rdonly: aborts after op). On a full
+ * map the txn is thrown away, the map doubled and op run again from the
+ * start, so op must get everything it writes from arg and the txn. Returns
+ * op's result, or the LMDB code of begin/commit.
+ */
+int	 queue_run(struct queue *, int rdonly, queue_op_fn op, void *arg);
+
+/* Notes call as the one that failed when rc != 0; returns rc. */
+int	 queue_lm(struct queue *, const char *call, int rc);
+
+/*
+ * Records why (rc is an errno or LMDB code) in the handle's error text
+ * and returns -1 with errno set.
+ */
+int	 queue_fail(struct queue *, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Reads and decodes id's record into e. Returns 0 (the caller clears e),
+ * ENOENT, EBADMSG, or an LMDB code.
+ */
+int	 queue_env_read(struct queue *, MDB_txn *txn, uint64_t id,
+	    struct queue_env *e);
 
 /* Big-endian integers of w bytes (w <= 8), so byte order is numeric order. */
 static inline void
