@@ -19,7 +19,7 @@ LIBS	 = $(shell pkg-config --libs $(PKGS))
 TESTLIBS = $(shell pkg-config --libs cmocka)
 
 B	?= build
-LIBDIRS	 = lib msg queue net tls smtp sasl odmr deliver relay
+LIBDIRS	 = lib msg queue net tls smtp sasl inject odmr deliver relay
 LIBSRC	 = $(filter-out %_test.c %_fuzz.c,$(wildcard $(addsuffix /*.c,$(LIBDIRS))))
 CLISRC	 = $(filter-out %_test.c,$(wildcard cli/*.c))
 DSRC	 = $(filter-out %_test.c,$(wildcard daemon/*.c))
