@@ -48,6 +48,10 @@ int		 cli_flush_local(struct cli *, const uint64_t *ids, size_t n);
 /* One request to a running ternd; its exit code, -1 when none runs. */
 int		 cli_control(const struct conf *, const char *request);
 
+/* Prints a report line (relay_report_fn). */
+void		 cli_print_line(void *arg, const char *line);
+
+int	 cmd_pull(struct cli *, int argc, char **argv);
 int	 cmd_up(struct cli *, int argc, char **argv);
 int	 cmd_down(struct cli *, int argc, char **argv);
 int	 cmd_flush(struct cli *, int argc, char **argv);

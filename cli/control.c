@@ -12,7 +12,9 @@
 #include "../lib/buf.h"
 #include "../lib/conf.h"
 #include "../lib/util.h"
+#include "../odmr/odmr.h"
 #include "../queue/queue.h"
+#include "../relay/relay.h"
 #include "cli.h"
 
 /*
@@ -94,4 +96,45 @@ cmd_down(struct cli *c, int argc, char **argv)
 {
 	(void)argv;
 	return link_verb(c, argc, "down");
+}
+
+int
+cmd_pull(struct cli *c, int argc, char **argv)
+{
+	struct pull_result res;
+	struct relay_result rr;
+	struct conf *cf;
+	struct queue *q;
+	int rc, lock;
+
+	(void)argv;
+	if (argc != 1) {
+		cli_warnx("usage: tern pull");
+		return EX_USAGE;
+	}
+	cf = cli_conf(c);
+	if ((rc = cli_control(cf, "pull")) != -1)
+		return rc;
+	if (cf->inbound.method == CONF_INBOUND_ETRN) {
+		cli_warnx("pull: ETRN needs ternd's listener for the provider "
+		    "to deliver to: start ternd");
+		return EX_UNAVAILABLE;
+	}
+	q = cli_queue(c);
+	rc = odmr_pull(cf, q, cli_print_line, NULL, &res);
+	printf("pull: %u message(s) received%s%s\n", res.received,
+	    res.reply[0] ? "; provider said: " : "", res.reply);
+	if (res.error[0] != '\0')
+		cli_warnx("pull: %s", res.error);
+	/* What arrived goes to the mailbox now. */
+	if (res.nids > 0 && (lock = relay_lock(cf->state)) != -1) {
+		relay_run(cf, q, res.ids, res.nids, 1, cli_print_line, NULL,
+		    &rr);
+		close(lock);
+		if (rr.deferred > 0)
+			cli_warnx("pull: %u message(s) wait for the local "
+			    "mailbox", rr.deferred);
+	}
+	pull_result_clear(&res);
+	return rc;
 }

@@ -17,8 +17,8 @@
 #include "../relay/relay.h"
 #include "cli.h"
 
-static void
-print_line(void *arg, const char *line)
+void
+cli_print_line(void *arg, const char *line)
 {
 	(void)arg;
 	puts(line);
@@ -37,7 +37,7 @@ cli_flush_local(struct cli *c, const uint64_t *ids, size_t n)
 		    c->conf->state, strerror(errno));
 		return EX_TEMPFAIL;
 	}
-	rc = relay_run(c->conf, q, ids, n, 1, print_line, NULL, &res);
+	rc = relay_run(c->conf, q, ids, n, 1, cli_print_line, NULL, &res);
 	close(lock);
 	if (rc == -1) {
 		cli_warnx("flush: %s", res.error);

@@ -17,6 +17,7 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../queue/queue.h"
+#include "../odmr/odmr.h"
 #include "../relay/relay.h"
 #include "jobs.h"
 #include "ternd.h"
@@ -196,11 +197,27 @@ job_flush(struct ternd *t, struct job *j, int fd)
 	return rc == -1 ? EX_IOERR : relay_exit_code(&res);
 }
 
+/* In the child: one pull; what arrives is delivered by the next run. */
 int
 job_pull(struct ternd *t, struct job *j, int fd)
 {
-	(void)t;
+	struct pull_result res;
+	struct queue *q;
+	const char *why = NULL;
+	char line[1200];
+	int rc;
+
 	(void)j;
-	write_line(&fd, "pull is not implemented yet");
-	return EX_UNAVAILABLE;
+	if ((q = queue_open(t->conf->state, &why)) == NULL) {
+		log_warnx("pull: cannot open the queue: %s",
+		    why ? why : strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	rc = odmr_pull(t->conf, q, write_line, &fd, &res);
+	snprintf(line, sizeof line, "pull: %u message(s) received%s%s%s%s",
+	    res.received, res.reply[0] ? "; provider said: " : "", res.reply,
+	    res.error[0] ? "; " : "", res.error);
+	write_line(&fd, line);
+	pull_result_clear(&res);
+	return rc;
 }

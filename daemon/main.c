@@ -22,6 +22,7 @@
 #include "../queue/queue.h"
 #include "jobs.h"
 #include "listen.h"
+#include "srv.h"
 #include "ternd.h"
 
 static int
@@ -124,6 +125,7 @@ on_signal(int sig, void *arg)
 	default:
 		log_info("stopping on signal %d", sig);
 		listen_close(t);
+		srv_stop_all();
 		sched_stop(t);
 	}
 }

@@ -195,8 +195,10 @@ void
 sched_job_done(struct ternd *t, struct job *j)
 {
 	waiters_done(&j->waiters, j->status);
-	if (j == &t->pull)
+	if (j == &t->pull) {
 		log_info("pull finished: exit %d", j->status);
+		sched_kick(t);	/* hand what arrived to the mailbox */
+	}
 	if (j->again || j->next != NULL) {
 		j->again = 0;
 		if (j == &t->flush)
