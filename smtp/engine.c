@@ -2,7 +2,8 @@
 /*
  * The engine core: one table drives every role. Entering a state may send
  * a line (the row's enter); the row's handler consumes the next reply
- * (client rows) or command line (server rows, to come). Only smtp_enter()
+ * (client rows), or the next command line or raw octets (server rows: the
+ * row's on_bytes reads, its on_line handles a line). Only smtp_enter()
  * writes s->state. This file also owns the line reader (with its cap, RFC
  * 5321 4.5.3.1), the deadlines (4.5.3.2), tracing with AUTH masking, and
  * every way a session ends.
@@ -25,6 +26,10 @@ static const struct row {
 	long		 timeout;	/* ms, -1: none (4.5.3.2) */
 	void		(*enter)(struct smtp *);
 	void		(*on_reply)(struct smtp *, const struct smtp_reply *);
+	/* server rows: consume input octets, return how many were used;
+	 * NULL: not reading now (input is kept in s->pend) */
+	size_t		(*on_bytes)(struct smtp *, const char *, size_t);
+	void		(*on_line)(struct smtp *, const char *, size_t);
 } rows[SMTP_ST_NSTATES] = {
 	[SMTP_ST_GREETING] = { "greeting", SMTP_CLIENT, 5 * MIN,
 	    NULL, smtp_cl_on_greeting },
@@ -51,30 +56,141 @@ static const struct row {
 	    smtp_cl_send_rset, smtp_cl_on_rset },
 	[SMTP_ST_QUIT] = { "quit", SMTP_CLIENT, 5 * MIN,
 	    smtp_cl_send_quit, smtp_cl_on_quit },
+	/* 4.5.3.2.7: the server waits at least 5 minutes for the client,
+	 * also between DATA blocks; its own waits have no deadline. */
+	[SMTP_ST_ATRN] = { "atrn", SMTP_CLIENT, 10 * MIN,	/* ODMR-08 */
+	    smtp_srv_send_atrn, smtp_srv_on_atrn },
+	[SMTP_ST_BANNER] = { "banner", SMTP_SERVER, 5 * MIN,
+	    smtp_srv_send_banner, NULL, NULL, NULL },
+	[SMTP_ST_COMMAND] = { "command", SMTP_SERVER, 5 * MIN,
+	    NULL, NULL, smtp_srv_read_line, smtp_srv_on_command },
+	[SMTP_ST_SRV_AUTH] = { "srv-auth", SMTP_SERVER, 5 * MIN,
+	    NULL, NULL, smtp_srv_read_line, smtp_srv_on_auth_line },
+	[SMTP_ST_SRV_DATA] = { "srv-data", SMTP_SERVER, 5 * MIN,
+	    smtp_srv_data_start, NULL, smtp_srv_data_bytes, NULL },
+	[SMTP_ST_SRV_BDAT] = { "srv-bdat", SMTP_SERVER, 5 * MIN,
+	    NULL, NULL, smtp_srv_bdat_bytes, NULL },
+	[SMTP_ST_SRV_WAIT] = { "srv-wait", SMTP_SERVER, -1,
+	    NULL, NULL, NULL, NULL },
+	[SMTP_ST_SRV_TLS] = { "srv-tls", SMTP_SERVER, -1,
+	    NULL, NULL, NULL, NULL },
 	[SMTP_ST_END] = { "end", SMTP_CLIENT, -1, NULL, NULL },
 };
 
-struct smtp *
-smtp_client_new(const struct smtp_client_opts *o, const struct smtp_cb *cb,
-    void *arg)
+static struct smtp *
+engine_new(const struct smtp_cb *cb, void *arg)
 {
 	struct smtp *s = xcalloc(1, sizeof *s);
 
-	s->role = SMTP_CLIENT;
-	s->o = *o;
 	s->cb = *cb;
 	s->arg = arg;
-	s->tls = o->tls_active;
 	s->linecap = SMTP_REPLY_LINE_MAX;
 	buf_init(&s->out);
 	buf_init(&s->line);
 	buf_init(&s->scratch);
 	buf_init(&s->tracebuf);
+	buf_init(&s->pend);
+	buf_init(&s->tx.body);
 	smtp_reply_init(&s->rep);
 	smtp_reply_init(&s->txrep);
 	smtp_reply_init(&s->endrep);
+	return s;
+}
+
+struct smtp *
+smtp_client_new(const struct smtp_client_opts *o, const struct smtp_cb *cb,
+    void *arg)
+{
+	struct smtp *s = engine_new(cb, arg);
+
+	s->role = SMTP_CLIENT;
+	s->o = *o;
+	s->tls = o->tls_active;
 	s->state = SMTP_ST_GREETING;	/* RFC 5321 4.3.1: wait for it */
 	return s;
+}
+
+/* The server's options and callbacks; they replace any client ones. */
+static void
+server_opts(struct smtp *s, const struct smtp_server_opts *o,
+    const struct smtp_server_cb *cb, void *arg)
+{
+	s->scb = *cb;
+	memset(&s->cb, 0, sizeof s->cb);
+	s->cb.end = cb->end;
+	s->cb.starttls = cb->starttls;
+	s->cb.trace = cb->trace;
+	s->arg = arg;
+	s->so = *o;
+	if (s->so.hostname == NULL)
+		s->so.hostname = "localhost";
+	if (s->so.size_max == 0)
+		s->so.size_max = SMTP_SRV_SIZE_DEFAULT;
+	if (s->so.max_rcpts == 0)
+		s->so.max_rcpts = SMTP_SRV_RCPTS_DEFAULT;
+	if (s->so.max_errors == 0)
+		s->so.max_errors = SMTP_SRV_ERRORS_DEFAULT;
+}
+
+struct smtp *
+smtp_server_new(const struct smtp_server_opts *o,
+    const struct smtp_server_cb *cb, void *arg)
+{
+	static const struct smtp_cb none;
+	struct smtp *s = engine_new(&none, arg);
+
+	server_opts(s, o, cb, arg);
+	s->role = SMTP_SERVER;
+	s->tls = o->tls_active;
+	s->state = SMTP_ST_COMMAND;
+	if (o->greeting)
+		smtp_enter(s, SMTP_ST_BANNER);
+	return s;
+}
+
+/* RFC 2645 5.3: same connection, same TLS, now the server; greet. */
+void
+smtp_srv_reverse(struct smtp *s, const struct smtp_server_opts *o,
+    const struct smtp_server_cb *cb, void *arg)
+{
+	server_opts(s, o, cb, arg);
+	/* C-ODMR-5: no STARTTLS and no AUTH after the reversal. */
+	s->so.offer_starttls = 0;
+	s->so.auth_mechs = NULL;
+	s->so.tls_active = s->tls;
+	s->ext = 0;
+	free(s->mechs);
+	s->mechs = NULL;
+	smtp_enter(s, SMTP_ST_BANNER);
+}
+
+int
+smtp_become_server(struct smtp *s, const struct smtp_server_opts *o,
+    const struct smtp_server_cb *cb)
+{
+	if (s->role != SMTP_CLIENT || s->msg != NULL || s->ended ||
+	    s->state != SMTP_ST_READY) {
+		errno = EINVAL;
+		return -1;
+	}
+	smtp_srv_reverse(s, o, cb, s->arg);
+	return 0;
+}
+
+int
+smtp_atrn(struct smtp *s, const char *domains,
+    const struct smtp_server_opts *o, const struct smtp_server_cb *cb)
+{
+	if (s->role != SMTP_CLIENT || s->msg != NULL || s->ended ||
+	    s->state != SMTP_ST_READY) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->so = *o;		/* kept for the reversal */
+	s->scb = *cb;
+	s->atrn_domains = domains;
+	smtp_enter(s, SMTP_ST_ATRN);
+	return 0;
 }
 
 void
@@ -93,6 +209,9 @@ smtp_free(struct smtp *s)
 	free(s->auth_pending);
 	free(s->mechs);
 	free(s->rf);
+	smtp_srv_forget(s);
+	buf_clear(&s->tx.body);
+	buf_clear(&s->pend);
 	free(s);
 }
 
@@ -145,7 +264,8 @@ smtp_trace(struct smtp *s, int dir, const char *line)
 {
 	if (s->cb.trace == NULL)
 		return;
-	smtp_mask(line, s->state == SMTP_ST_AUTH && dir == SMTP_TRACE_OUT,
+	smtp_mask(line, (s->state == SMTP_ST_AUTH && dir == SMTP_TRACE_OUT) ||
+	    (s->state == SMTP_ST_SRV_AUTH && dir == SMTP_TRACE_IN),
 	    &s->tracebuf);
 	s->cb.trace(s->arg, dir, s->tracebuf.data);
 }
@@ -331,6 +451,10 @@ smtp_input(struct smtp *s, const void *data, size_t len)
 	size_t n;
 
 	s->stop_input = s->ended;
+	if (s->role == SMTP_SERVER && !s->ended) {
+		smtp_feed(s, p, len);
+		return !s->ended;
+	}
 	while (len > 0 && !s->stop_input) {
 		nl = memchr(p, '\n', len);
 		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
@@ -354,27 +478,100 @@ smtp_input(struct smtp *s, const void *data, size_t len)
 		smtp_trace(s, SMTP_TRACE_IN, s->line.data);
 		dispatch(s, s->line.data, s->line.len);
 		buf_reset(&s->line);
+		if (s->role == SMTP_SERVER && !s->stop_input) {
+			/* ATRN reversed the roles (RFC 2645 5.3): what
+			 * follows are commands to the new server. */
+			smtp_feed(s, p, len);
+			return !s->ended;
+		}
 	}
 	if (s->stop_input)
 		buf_reset(&s->line);
 	return !s->ended;
 }
 
+/* ---- server input ---- */
+
+/* The row reads: a line for command states, raw octets for DATA/BDAT. */
+void
+smtp_row_line(struct smtp *s, const char *line, size_t len)
+{
+	if (rows[s->state].on_line != NULL)
+		rows[s->state].on_line(s, line, len);
+}
+
+#define PEND_MAX	(1024 * 1024)
+
+/*
+ * Server input: each row takes what it can; a row that does not read
+ * (the caller commits a message, or does a TLS handshake) leaves the rest
+ * in s->pend for smtp_srv_resume(): pipelined commands are answered only
+ * after the reply they follow (RFC 2920 3.2, SMTP-42). A handler may set
+ * stop_input (STARTTLS, end of session): the rest is dropped (TLS-05).
+ */
+void
+smtp_feed(struct smtp *s, const char *p, size_t len)
+{
+	size_t n;
+
+	s->in_feed++;
+	while (len > 0 && !s->stop_input && !s->ended) {
+		if (rows[s->state].on_bytes == NULL) {
+			if (s->state == SMTP_ST_SRV_TLS)
+				break;	/* never for the new session */
+			if (s->pend.len + len > PEND_MAX) {
+				smtp_srv_close(s, SMTP_END_PROTOCOL, 421,
+				    "4.5.0 Too much pipelined input");
+				break;
+			}
+			buf_add(&s->pend, p, len);
+			break;
+		}
+		n = rows[s->state].on_bytes(s, p, len);
+		p += n;
+		len -= n;
+	}
+	if (s->stop_input)
+		buf_reset(&s->line);
+	s->in_feed--;
+}
+
+int
+smtp_reading(const struct smtp *s)
+{
+	return !s->ended && (s->role == SMTP_CLIENT ||
+	    rows[s->state].on_bytes != NULL);
+}
+
 void
 smtp_eof(struct smtp *s)
 {
+	if (s->role == SMTP_SERVER && s->state == SMTP_ST_SRV_WAIT) {
+		s->eof_pending = 1;	/* the caller's reply still counts */
+		return;
+	}
 	smtp_fail(s, SMTP_END_EOF, "connection closed by peer", NULL);
 }
 
 void
 smtp_timeout(struct smtp *s)
 {
+	if (s->role == SMTP_SERVER && !s->ended) {
+		smtp_srv_close(s, SMTP_END_TIMEOUT, 421,
+		    "4.4.2 Timeout, closing connection");
+		return;
+	}
 	smtp_fail(s, SMTP_END_TIMEOUT, "timeout", NULL);
 }
 
 void
 smtp_abort(struct smtp *s, const char *why)
 {
+	if (s->role == SMTP_SERVER && !s->ended) {
+		smtp_srv_close(s, SMTP_END_ABORT, 421,
+		    "4.3.2 Service shutting down");
+		return;
+	}
 	smtp_fail(s, SMTP_END_ABORT, why, NULL);
 }
 
@@ -430,9 +627,24 @@ smtp_role(const struct smtp *s)
 	return s->role;
 }
 
+const char *
+smtp_auth_user(const struct smtp *s)
+{
+	return s->auth_user;
+}
+
 int
 smtp_tls_up(struct smtp *s)
 {
+	if (s->state == SMTP_ST_SRV_TLS) {
+		/* RFC 3207 4.2: the server forgets the EHLO name and all
+		 * else it learned; the client speaks first (EHLO). */
+		s->tls = 1;
+		s->so.offer_starttls = 0;
+		smtp_srv_forget(s);
+		smtp_enter(s, SMTP_ST_COMMAND);
+		return 0;
+	}
 	if (s->state != SMTP_ST_TLS) {
 		errno = EINVAL;
 		return -1;

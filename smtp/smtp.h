@@ -38,6 +38,7 @@
  */
 
 struct smtp;
+struct smtp_cmd;
 
 #define SMTP_REPLY_LINE_MAX	512	/* octets incl. code and CRLF, 4.5.3.1.5 */
 #define SMTP_REPLY_LINES_MAX	100	/* lines in one reply; more is hostile */
@@ -170,6 +171,41 @@ struct smtp_result {
 #define SMTP_TRACE_OUT	'>'
 #define SMTP_TRACE_STATE '='
 
+/* A server callback's answer: code 0 = accept with the default reply;
+ * else a reply code 400..599 and text, ideally starting with an enhanced
+ * status code ("5.7.1 relaying denied"); the engine adds "X.0.0" when the
+ * text has none (EXT-ESC-1) and replaces control characters. */
+struct smtp_verdict {
+	int	 code;
+	char	 text[SMTP_REPLY_LINE_MAX - 16];
+};
+
+/*
+ * What the server received, for cb->message. Everything is owned by the
+ * engine and valid until smtp_server_reply() (or smtp_free()). body is
+ * the content in canonical CRLF form, dot-unstuffed, always ending in
+ * CRLF (or empty); it never holds a bare CR, bare LF or NUL (such a
+ * message is refused before this point, SM-11).
+ */
+struct smtp_envelope {
+	const char		*helo;		/* EHLO/HELO argument */
+	int			 esmtp;		/* EHLO (not HELO) was used */
+	int			 tls;		/* TLS active */
+	const char		*auth_user;	/* authenticated id, or NULL */
+	const char		*auth;		/* MAIL AUTH= (decoded); only when
+						 * authenticated, else NULL */
+	const char		*from;		/* "" for the null sender */
+	const char		*envid;		/* DSN ENVID, decoded, or NULL */
+	const char		*ret;		/* RET= as given, or NULL */
+	int			 body8;		/* BODY=8BITMIME */
+	int			 utf8;		/* SMTPUTF8 */
+	int			 chunked;	/* came by BDAT */
+	const struct smtp_rcpt	*rcpt;		/* accepted, in RCPT order; */
+	size_t			 nrcpt;		/* orcpt "type;decoded" */
+	const char		*body;
+	size_t			 len;
+};
+
 struct smtp_cb {
 	/* Client: the session can take a message: call smtp_send() or
 	 * smtp_quit(), now or later. */
@@ -213,11 +249,14 @@ void	 smtp_free(struct smtp *);		/* NULL ok */
 
 /* Received bytes. Returns 1 while the session lives, 0 once it ended. */
 int	 smtp_input(struct smtp *, const void *data, size_t len);
-/* The peer closed the connection (or a read failed). */
+/* The peer closed the connection (or a read failed). A server waiting
+ * for smtp_server_reply() ends after that reply is made. */
 void	 smtp_eof(struct smtp *);
-/* The deadline armed from smtp_timeout_ms() expired. */
+/* The deadline armed from smtp_timeout_ms() expired. A server says
+ * "421 4.4.2" first. */
 void	 smtp_timeout(struct smtp *);
-/* Ends the session at once (shutdown): pending results become 451. */
+/* Ends the session at once (shutdown): pending results become 451; a
+ * server says "421 4.3.2" first (SMTP-29). */
 void	 smtp_abort(struct smtp *, const char *why);
 /* Milliseconds the current state may wait, or -1 (no deadline). */
 long	 smtp_timeout_ms(const struct smtp *);
@@ -226,7 +265,9 @@ struct buf *smtp_output(struct smtp *);
 int	 smtp_done(const struct smtp *);	/* 1 after cb->end */
 
 /* The TLS handshake after cb->starttls succeeded: forget the extensions,
- * EHLO again (RFC 3207 4.2). Returns 0, or -1/EINVAL in the wrong state. */
+ * EHLO again (RFC 3207 4.2). A server forgets the EHLO name, AUTH and the
+ * transaction and waits for a command (no new greeting). Returns 0, or
+ * -1/EINVAL in the wrong state. */
 int	 smtp_tls_up(struct smtp *);
 /*
  * In cb->ready (or after it): start one transaction. Returns 0, or -1 with
@@ -252,6 +293,123 @@ enum smtp_role	 smtp_role(const struct smtp *);
  * when in_auth). Used by the trace hook; exported for other logs.
  */
 void	 smtp_mask(const char *line, int in_auth, struct buf *out);
+
+/* ---- server role (server.c, data.c, srv_auth.c) ---- */
+
+/*
+ * Server session (tern's listeners, sendmail -bs, the ETRN callback
+ * listener, ATRN after the role reversal): [220 greeting] -> commands,
+ * each answered in order (RFC 2920 3.2: replies are appended to
+ * smtp_output() as they are made; write whenever it holds bytes) ->
+ * QUIT (221) or 421 -> cb->end. A finished DATA/BDAT message goes to
+ * cb->message; the engine then waits for smtp_server_reply() and keeps
+ * any pipelined input buffered meanwhile. cb->starttls comes after
+ * "220 2.0.0 Ready to start TLS" with the rest of that input discarded
+ * (TLS-05): handshake as the server, then smtp_tls_up() (fresh session,
+ * RFC 3207 4.2) or smtp_abort(). Every 2xx/4xx/5xx reply but the greeting
+ * and EHLO carries an enhanced status code (RFC 2034).
+ */
+#define SMTP_AUTH_LINE_MAX	12288	/* AUTH exchange lines (4954 4) */
+#define SMTP_SRV_SIZE_DEFAULT	(25ULL * 1024 * 1024)
+#define SMTP_SRV_RCPTS_DEFAULT	100	/* 4.5.3.1.8 */
+#define SMTP_SRV_ERRORS_DEFAULT	10
+#define SMTP_DATA_LINE_MAX	998	/* octets without CRLF, 5322 2.1.1 */
+
+/*
+ * The server's callbacks. A struct of its own (not more members of struct
+ * smtp_cb) so existing positional smtp_cb initialisers stay complete.
+ */
+struct smtp_server_cb {
+	/* MAIL passed the engine's checks (sequence, parameters, SIZE,
+	 * AUTH required); from is "" for <>. Leave v alone to accept
+	 * ("250 2.1.0"), or set v->code (and v->text) to refuse. */
+	void	(*mail_from)(void *arg, struct smtp *, const char *from,
+		    const struct smtp_cmd *, struct smtp_verdict *v);
+	/* One RCPT (to is "postmaster" for <postmaster>, SMTP-24). The
+	 * caller enforces "only own domains" and "never an open relay".
+	 * NULL: every recipient is accepted. */
+	void	(*rcpt_to)(void *arg, struct smtp *, const char *to,
+		    const struct smtp_cmd *, struct smtp_verdict *v);
+	/* AUTH credentials (PLAIN or LOGIN; user and pass 1..255 octets,
+	 * no NUL), mech "PLAIN" or "LOGIN". Return 0 (235), 454 (454
+	 * 4.7.0, temporary) or -1 (535 5.7.8). NULL: every attempt fails. */
+	int	(*auth_check)(void *arg, const char *mech, const char *user,
+		    const char *pass);
+	/* A complete message that passed the engine's checks. Commit it
+	 * durably, then call smtp_server_reply() (now or later; until then
+	 * nothing else is answered and smtp_reading() says 0). env is valid
+	 * until that call. NULL: every message gets 451 4.3.0. */
+	void	(*message)(void *arg, struct smtp *,
+		    const struct smtp_envelope *env);
+	/* "220 2.0.0 Ready to start TLS" is in the output and the rest of
+	 * the input is gone (TLS-05): write it, handshake as the server,
+	 * then smtp_tls_up() (or smtp_abort() on failure). */
+	void	(*starttls)(void *arg, struct smtp *);
+	/* As in struct smtp_cb: the session is over (221, 421, EOF...). */
+	void	(*end)(void *arg, const struct smtp_end *);
+	void	(*trace)(void *arg, int dir, const char *line);
+};
+
+struct smtp_server_opts {
+	const char	*hostname;	/* greeting and EHLO (FQDN) */
+	uint64_t	 size_max;	/* SIZE; 0: SMTP_SRV_SIZE_DEFAULT */
+	unsigned int	 max_rcpts;	/* 452 4.5.3 beyond; 0: default */
+	unsigned int	 max_errors;	/* bad commands, then 421; 0: default */
+	int		 offer_starttls;	/* TLS available (not yet up) */
+	int		 tls_active;	/* implicit TLS already up */
+	int		 auth_required;	/* MAIL -> 530 5.7.0 until AUTH */
+	/* AUTH mechanisms to offer, of "PLAIN LOGIN"; NULL: no AUTH.
+	 * Offered only once TLS is active, or at once if plaintext_ok
+	 * (a trusted loopback connection), EXT-AUTH-6. */
+	const char	*auth_mechs;
+	int		 plaintext_ok;
+	int		 greeting;	/* send the 220 at start */
+};
+
+/*
+ * A server engine. opts and cb are copied (the strings stay borrowed for
+ * the session). With opts->greeting the 220 is in smtp_output() at once.
+ * Never NULL.
+ */
+struct smtp *smtp_server_new(const struct smtp_server_opts *,
+	    const struct smtp_server_cb *, void *arg);
+/*
+ * ATRN role reversal (RFC 2645 5.3): a client engine that is ready (no
+ * transaction) becomes the server on the same connection and TLS state and
+ * writes its 220 greeting. STARTTLS and AUTH are never offered after the
+ * reversal (C-ODMR-5) whatever opts say; the greeting is always sent.
+ * cb replaces the client's callbacks altogether (cb->end now reports the
+ * end of the connection; a NULL member stays NULL); the arg given to
+ * smtp_client_new() stays. Returns 0, or -1/EINVAL in the wrong state.
+ */
+int	 smtp_become_server(struct smtp *, const struct smtp_server_opts *,
+	    const struct smtp_server_cb *);
+/*
+ * ODMR customer (RFC 2645 5.2): in cb->ready (or after it), send "ATRN
+ * [domains]" (comma-separated, no spaces; NULL or "": all) and wait up to
+ * 10 minutes (ODMR-08). On 250 the engine becomes the server as by
+ * smtp_become_server(opts, cb). Any other reply (453 no mail, 450, 451, 502,
+ * 530...) ends the session after QUIT: the client's cb->end with
+ * SMTP_END_REFUSED and that reply. opts and cb are copied; domains and
+ * the strings in opts are borrowed for the session. Returns 0, or
+ * -1/EINVAL when not ready.
+ */
+int	 smtp_atrn(struct smtp *, const char *domains,
+	    const struct smtp_server_opts *, const struct smtp_server_cb *);
+/*
+ * The answer to cb->message: code 250 once the message is durably
+ * committed (SMTP-40), 451/452/554... otherwise; text as in struct
+ * smtp_verdict (NULL: a default for the code). Then serves whatever was
+ * pipelined behind the message. Returns 0, or -1/EINVAL when no message
+ * is waiting (e.g. the session ended meanwhile) or code is not 2xx-5xx.
+ */
+int	 smtp_server_reply(struct smtp *, int code, const char *text);
+/* 0 while the engine wants no input (waiting for smtp_server_reply() or
+ * a TLS handshake): stop polling for reading; 1 otherwise. Input given
+ * anyway is kept (bounded; overflow ends the session with 421). */
+int	 smtp_reading(const struct smtp *);
+/* The authenticated AUTH identity on a server session, or NULL. */
+const char *smtp_auth_user(const struct smtp *);
 
 /* ---- body and parameter encoding (dot.c, xtext.c) ---- */
 

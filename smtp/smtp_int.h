@@ -5,7 +5,8 @@
 /*
  * Inside the engine: the session struct and the state table, shared by
  * engine.c (table, line reader, deadlines, endings) and the role files
- * (client.c now; server.c later). Not for use outside smtp/.
+ * (client.c, txn.c; server.c, data.c, srv_auth.c). Not for use outside
+ * smtp/.
  */
 #include "smtp.h"
 
@@ -23,6 +24,14 @@ enum smtp_state {
 	SMTP_ST_DOT,		/* body sent; reply(ies) to the final dot */
 	SMTP_ST_RSET,
 	SMTP_ST_QUIT,
+	SMTP_ST_ATRN,		/* [C] ATRN sent; 250 reverses the roles */
+	SMTP_ST_BANNER,		/* [S] send the 220 */
+	SMTP_ST_COMMAND,	/* [S] waiting for a command */
+	SMTP_ST_SRV_AUTH,	/* [S] waiting for an AUTH response line */
+	SMTP_ST_SRV_DATA,	/* [S] reading DATA content */
+	SMTP_ST_SRV_BDAT,	/* [S] reading (or swallowing) a BDAT chunk */
+	SMTP_ST_SRV_WAIT,	/* [S] the caller commits the message */
+	SMTP_ST_SRV_TLS,	/* [S] the caller does the handshake */
 	SMTP_ST_END,
 	SMTP_ST_NSTATES
 };
@@ -30,6 +39,36 @@ enum smtp_state {
 /* Per-recipient flags during a transaction. */
 #define RCPT_ACCEPTED	0x01
 #define RCPT_FINAL	0x02
+
+/* Server: why a message is refused after its content (data.c). */
+#define BAD_BARE	0x01	/* bare CR or LF: 550 5.6.0 (SM-11) */
+#define BAD_NUL		0x02	/* NUL: 554 5.6.0 */
+#define BAD_LONG	0x04	/* line over 998 octets: 554 5.6.0 (TV-08) */
+#define BAD_SIZE	0x08	/* over size_max: 552 5.3.4 */
+
+/* Server: the transaction being received (server.c, data.c). */
+struct smtp_srv_tx {
+	int			 open;		/* MAIL accepted */
+	char			*from;
+	char			*envid;
+	char			*ret;
+	char			*auth;		/* MAIL AUTH=, decoded */
+	int			 body8, utf8;
+	struct smtp_rcpt	*rcpt;		/* strings owned */
+	size_t			 nrcpt, rcptcap;
+	int			 bdat;		/* BDAT used: no DATA now */
+	/* content reader */
+	struct buf		 body;
+	uint64_t		 size;		/* content octets seen */
+	unsigned int		 bad;		/* BAD_* */
+	int			 dstate;	/* data.c */
+	size_t			 linelen;
+	uint64_t		 chunk_size;	/* BDAT n */
+	uint64_t		 chunk_left;	/* octets of it still to come */
+	int			 chunk_last;
+	int			 chunk_code;	/* 0, or the refusal after it */
+	const char		*chunk_text;
+};
 
 struct smtp {
 	enum smtp_state		 state;
@@ -74,6 +113,25 @@ struct smtp {
 	const char		*endwhy;
 	struct smtp_reply	 endrep;
 	int			 in_ready, ready_again;
+
+	/* server role */
+	struct smtp_server_opts	 so;
+	struct smtp_server_cb	 scb;
+	const char		*atrn_domains;	/* borrowed until the reply */
+	struct buf		 pend;		/* input kept while not reading */
+	int			 in_feed;	/* inside smtp_feed() */
+	int			 eof_pending;	/* EOF while waiting for the caller */
+	int			 ldiscard;	/* overlong line: skip to CRLF */
+	char			 lastc;		/* last octet of the line so far */
+	char			*helo;
+	int			 esmtp;
+	int			 srv_authed;
+	char			*auth_user;
+	char			*auth_mech;	/* exchange in progress */
+	char			*auth_login;	/* LOGIN: the user name */
+	unsigned int		 nerrors;
+	struct smtp_srv_tx	 tx;
+	struct smtp_envelope	 env;
 };
 
 /* engine.c */
@@ -90,6 +148,38 @@ void	smtp_quit_with(struct smtp *, enum smtp_end_kind, const char *why,
 void	smtp_fail(struct smtp *, enum smtp_end_kind, const char *why,
 	    const struct smtp_reply *);
 void	smtp_reply_copy(struct smtp_reply *, const struct smtp_reply *);
+
+/* engine.c: the server's input (the row decides lines or raw octets) */
+void	smtp_feed(struct smtp *, const char *, size_t);
+void	smtp_row_line(struct smtp *, const char *line, size_t len);
+
+/* server.c: the server rows and their helpers */
+void	smtp_srv_send_banner(struct smtp *);
+size_t	smtp_srv_read_line(struct smtp *, const char *, size_t);
+void	smtp_srv_on_command(struct smtp *, const char *, size_t);
+void	smtp_srv_reply(struct smtp *, int code, const char *esc_text);
+void	smtp_srv_error(struct smtp *, int code, const char *esc_text);
+void	smtp_srv_close(struct smtp *, enum smtp_end_kind, int code,
+	    const char *text);
+void	smtp_srv_tx_reset(struct smtp *);
+void	smtp_srv_forget(struct smtp *);
+void	smtp_srv_resume(struct smtp *);
+void	smtp_srv_say(struct smtp *, int code, const char *text);
+void	smtp_srv_reverse(struct smtp *, const struct smtp_server_opts *,
+	    const struct smtp_server_cb *, void *arg);
+void	smtp_srv_send_atrn(struct smtp *);
+void	smtp_srv_on_atrn(struct smtp *, const struct smtp_reply *);
+/* data.c */
+void	smtp_srv_data_start(struct smtp *);
+size_t	smtp_srv_data_bytes(struct smtp *, const char *, size_t);
+void	smtp_srv_bdat_start(struct smtp *, const struct smtp_cmd *);
+size_t	smtp_srv_bdat_bytes(struct smtp *, const char *, size_t);
+/* srv_auth.c */
+int	smtp_srv_auth_offered(const struct smtp *);
+void	smtp_srv_auth(struct smtp *, const char *line, size_t len);
+void	smtp_srv_on_auth_line(struct smtp *, const char *, size_t);
+void	smtp_srv_auth_end(struct smtp *);
+void	smtp_srv_auth_clear(struct smtp *);
 
 /* client.c: the client rows of the table */
 void	smtp_cl_send_ehlo(struct smtp *);
