@@ -191,6 +191,32 @@ test_eof_while_waiting(void **state)
 	sp_free(p);
 }
 
+/* smtp_reading() said 0; a client that floods anyway is cut off. */
+static void
+test_pend_cap(void **state)
+{
+	struct sp *p = server();
+	char *big = xmalloc(64 * 1024);
+	int i;
+
+	memset(big, 'x', 64 * 1024);
+	p->hold = 1;
+	sp_hello(p);
+	sp_says(p, "MAIL FROM:<a@x>\nRCPT TO:<b@y>\nDATA\nhi\n.\n");
+	sp_sent(p);
+	for (i = 0; i < 15; i++)
+		sp_raw(p, big, 64 * 1024);
+	assert_int_equal(p->ended, 0);
+	for (i = 0; i < 2; i++)
+		sp_raw(p, big, 64 * 1024);
+	assert_int_equal(p->ended, 1);
+	assert_string_equal(sp_sent(p), "421 4.5.0 node.example.org Too much "
+	    "pipelined input\r\n");
+	assert_int_equal(smtp_server_reply(p->smtp, 250, NULL), -1);
+	free(big);
+	sp_free(p);
+}
+
 static void
 test_sequence(void **state)
 {
@@ -524,6 +550,14 @@ test_auth_long_line(void **state)
 	sp_raw(p, big + n - 5000, 5002);
 	assert_string_equal(sp_sent(p), "334 \r\n535 5.7.8 Authentication "
 	    "credentials invalid\r\n");
+	/* The same as an initial response: past the 2 KiB command cap. */
+	memcpy(big + n - 5011, "AUTH PLAIN ", 11);
+	sp_raw(p, big + n - 5011, 5013);
+	assert_string_equal(sp_sent(p), "535 5.7.8 Authentication "
+	    "credentials invalid\r\n");
+	memcpy(big, "AUTH PLAIN ", 11);
+	sp_raw(p, big, n + 2);
+	assert_string_equal(sp_sent(p), "500 5.5.6 Line too long\r\n");
 	sp_says(p, "NOOP\n");
 	assert_string_equal(sp_sent(p), "250 2.0.0 Ok\r\n");
 	free(big);
@@ -689,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_async_reply),
 		cmocka_unit_test(test_async_refusal),
 		cmocka_unit_test(test_eof_while_waiting),
+		cmocka_unit_test(test_pend_cap),
 		cmocka_unit_test(test_sequence),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_limits),

@@ -35,6 +35,9 @@
  * cb->end. cb->end is called exactly once, on every way out (unless the
  * caller frees the engine first). Do not call smtp_input() from inside a
  * callback.
+ *
+ * Server session: see "server role" below (smtp_server_new(),
+ * smtp_become_server(), smtp_atrn()).
  */
 
 struct smtp;
@@ -322,7 +325,8 @@ void	 smtp_mask(const char *line, int in_auth, struct buf *out);
 struct smtp_server_cb {
 	/* MAIL passed the engine's checks (sequence, parameters, SIZE,
 	 * AUTH required); from is "" for <>. Leave v alone to accept
-	 * ("250 2.1.0"), or set v->code (and v->text) to refuse. */
+	 * ("250 2.1.0"), or set v->code (and v->text) to refuse. NULL:
+	 * every sender that passed is accepted. */
 	void	(*mail_from)(void *arg, struct smtp *, const char *from,
 		    const struct smtp_cmd *, struct smtp_verdict *v);
 	/* One RCPT (to is "postmaster" for <postmaster>, SMTP-24). The
@@ -338,7 +342,7 @@ struct smtp_server_cb {
 	/* A complete message that passed the engine's checks. Commit it
 	 * durably, then call smtp_server_reply() (now or later; until then
 	 * nothing else is answered and smtp_reading() says 0). env is valid
-	 * until that call. NULL: every message gets 451 4.3.0. */
+	 * until that call (or smtp_free()). NULL: every message gets 451. */
 	void	(*message)(void *arg, struct smtp *,
 		    const struct smtp_envelope *env);
 	/* "220 2.0.0 Ready to start TLS" is in the output and the rest of
@@ -406,7 +410,8 @@ int	 smtp_atrn(struct smtp *, const char *domains,
 int	 smtp_server_reply(struct smtp *, int code, const char *text);
 /* 0 while the engine wants no input (waiting for smtp_server_reply() or
  * a TLS handshake): stop polling for reading; 1 otherwise. Input given
- * anyway is kept (bounded; overflow ends the session with 421). */
+ * anyway is kept while waiting for the reply (up to 1 MiB, then 421 and
+ * the end) and dropped during the handshake (TLS-05). */
 int	 smtp_reading(const struct smtp *);
 /* The authenticated AUTH identity on a server session, or NULL. */
 const char *smtp_auth_user(const struct smtp *);
