@@ -13,6 +13,7 @@
 #include "../lib/conf.h"
 #include "../lib/util.h"
 #include "../net/conn.h"
+#include "../relay/oauth.h"
 #include "../relay/secret.h"
 #include "../sasl/sasl.h"
 #include "../smtp/smtp.h"
@@ -108,7 +109,7 @@ print_tls(const struct probe *p)
 
 static int
 probe_run(struct probe *p, const struct conf *cf, const struct conf_peer *pe,
-    const char *secret)
+    const char *secret, int oauth)
 {
 	struct smtp_cb cb = { .ready = on_ready, .starttls = on_starttls,
 	    .end = on_end };
@@ -137,7 +138,7 @@ probe_run(struct probe *p, const struct conf *cf, const struct conf_peer *pe,
 		if (pe->auth != CONF_AUTH_AUTO &&
 		    sasl_mech_parse(conf_auth_name(pe->auth), &m) == 0)
 			o.mech = (int)m;
-		o.oauth = pe->auth == CONF_AUTH_XOAUTH2 ||
+		o.oauth = oauth || pe->auth == CONF_AUTH_XOAUTH2 ||
 		    pe->auth == CONF_AUTH_OAUTHBEARER;
 		o.plaintext_ok = host_is_loopback(pe->host);
 	}
@@ -147,10 +148,30 @@ probe_run(struct probe *p, const struct conf *cf, const struct conf_peer *pe,
 	return p->ready ? 0 : -1;
 }
 
+/* The OAuth2 account behind a smarthost: what is stored, any warning. */
+static void
+print_oauth(const struct conf *cf, const struct conf_smarthost *sh)
+{
+	struct oauth_status st;
+	char t[32], w[512];
+
+	oauth_status_get(cf, sh, &st);
+	printf("  oauth2: refresh token %s", st.stored_refresh ? "stored" :
+	    st.have_refresh ? "from oauth2_refresh_token_command" : "missing");
+	if (st.have_access)
+		printf(", access token until %s", time_iso(st.access_expires,
+		    t, sizeof t));
+	printf(", refresh token last used %s\n", st.refresh_used > 0 ?
+	    time_iso(st.refresh_used, t, sizeof t) : "never");
+	if (oauth_status_warning(&st, oauth_name(sh), clock_wall(), w,
+	    sizeof w))
+		printf("  warning: %s\n", w);
+}
+
 /* One server: 0 if all is well, -1 after printing what is wrong. */
 static int
 check_peer(const struct conf *cf, const char *label,
-    const struct conf_peer *pe)
+    const struct conf_peer *pe, const struct conf_smarthost *sh)
 {
 	struct probe p = { .host = pe->host };
 	char *secret = NULL;
@@ -159,10 +180,18 @@ check_peer(const struct conf *cf, const char *label,
 	printf("%s: %s port %d, tls %s, auth %s%s%s\n", label, pe->host,
 	    pe->port, conf_tls_name(pe->tls), conf_auth_name(pe->auth),
 	    pe->user ? ", user " : "", pe->user ? pe->user : "");
+	if (sh != NULL && sh->oauth2_token_url == NULL)
+		sh = NULL;
 	if (pe->user != NULL && pe->auth != CONF_AUTH_NONE &&
-	    (secret = secret_load(pe, p.why, sizeof p.why)) == NULL)
+	    (secret = sh != NULL ? oauth_access_token(cf, sh, 0, p.why,
+	    sizeof p.why) : secret_load(pe, p.why, sizeof p.why)) == NULL) {
+		if (sh != NULL)
+			print_oauth(cf, sh);
 		goto done;
-	rc = probe_run(&p, cf, pe, secret);
+	}
+	if (sh != NULL)
+		print_oauth(cf, sh);
+	rc = probe_run(&p, cf, pe, secret, sh != NULL);
 	if (p.conn != NULL)
 		print_tls(&p);
 	if (p.ready) {
@@ -205,12 +234,13 @@ cmd_check(struct cli *c, int argc, char **argv)
 		any = 1;
 		snprintf(label, sizeof label, "smarthost%s%s",
 		    sh->name ? " " : "", sh->name ? sh->name : "");
-		bad |= check_peer(cf, label, &sh->peer) == -1;
+		bad |= check_peer(cf, label, &sh->peer, sh) == -1;
 	}
 	if (!any)
 		printf("smarthost: none configured: mail is queued, nothing "
 		    "is sent\n");
 	if (cf->inbound.method != CONF_INBOUND_NONE)
-		bad |= check_peer(cf, "inbound", &cf->inbound.peer) == -1;
+		bad |= check_peer(cf, "inbound", &cf->inbound.peer,
+		    NULL) == -1;
 	return bad ? EX_UNAVAILABLE : 0;
 }

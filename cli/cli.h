@@ -57,6 +57,7 @@ int	 cmd_down(struct cli *, int argc, char **argv);
 int	 cmd_flush(struct cli *, int argc, char **argv);
 int	 cmd_bounce(struct cli *, int argc, char **argv);
 int	 cmd_check(struct cli *, int argc, char **argv);
+int	 cmd_login(struct cli *, int argc, char **argv);
 int	 cmd_sendmail(struct cli *, int argc, char **argv);
 int	 cmd_status(struct cli *, int argc, char **argv);
 int	 cmd_queue(struct cli *, int argc, char **argv);

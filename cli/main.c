@@ -27,6 +27,7 @@ static const struct verb {
 	{ "flush", cmd_flush, "flush [--no-wait] [ID...]" },
 	{ "bounce", cmd_bounce, "bounce ID..." },
 	{ "check", cmd_check, "check" },
+	{ "login", cmd_login, "login [NAME]" },
 	{ "pull", cmd_pull, "pull" },
 	{ "up", cmd_up, "up" },
 	{ "down", cmd_down, "down" },

@@ -13,6 +13,7 @@
 #include "../lib/conf.h"
 #include "../lib/util.h"
 #include "../queue/queue.h"
+#include "../relay/oauth.h"
 #include "cli.h"
 
 static const char *const state_names[] = { "pending", "sent", "failed" };
@@ -120,6 +121,71 @@ meta_text(struct queue *q, const char *key, const char *dflt)
 	return xstrdup(dflt);
 }
 
+/* Per OAuth2 account: what is stored (never a token) and any warning. */
+static json_object *
+oauth_json(const struct conf *cf)
+{
+	json_object *a = NULL, *o;
+	struct oauth_status os;
+	char w[512];
+	size_t i;
+
+	for (i = 0; i < cf->nsmarthosts; i++) {
+		const struct conf_smarthost *sh = &cf->smarthosts[i];
+
+		if (sh->oauth2_token_url == NULL)
+			continue;
+		oauth_status_get(cf, sh, &os);
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+		    json_object_new_string(oauth_name(sh)));
+		json_object_object_add(o, "refresh_token", json_object_new_string(
+		    os.stored_refresh ? "stored" : os.have_refresh ? "command" :
+		    "none"));
+		json_object_object_add(o, "access_expires",
+		    json_time(os.have_access ? os.access_expires : 0));
+		json_object_object_add(o, "last_refresh",
+		    json_time(os.last_refresh));
+		json_object_object_add(o, "refresh_used",
+		    json_time(os.refresh_used));
+		json_object_object_add(o, "last_error", os.last_error[0] ?
+		    json_object_new_string(os.last_error) : NULL);
+		json_object_object_add(o, "warning", oauth_status_warning(&os,
+		    oauth_name(sh), clock_wall(), w, sizeof w) ?
+		    json_object_new_string(w) : NULL);
+		if (a == NULL)
+			a = json_object_new_array();
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static const char *
+field_or(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v = json_object_object_get(o, key);
+
+	return v != NULL ? json_object_get_string(v) : dflt;
+}
+
+static void
+oauth_text(json_object *a)
+{
+	json_object *o;
+	size_t i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		printf("oauth2 %s: refresh token %s, access token until %s, "
+		    "refresh token last used %s\n", field_or(o, "name", "-"),
+		    field_or(o, "refresh_token", "-"),
+		    field_or(o, "access_expires", "-"),
+		    field_or(o, "refresh_used", "never"));
+		if (json_object_object_get(o, "warning") != NULL)
+			printf("  warning: %s\n", field_or(o, "warning", ""));
+	}
+}
+
 static void
 status_text(const struct conf *cf, json_object *st)
 {
@@ -151,6 +217,7 @@ status_text(const struct conf *cf, json_object *st)
 		    "nothing is sent\n");
 	else
 		printf("smarthost:    %s\n", host);
+	oauth_text(json_object_object_get(st, "oauth"));
 	(void)cf;
 }
 
@@ -194,6 +261,8 @@ cmd_status(struct cli *c, int argc, char **argv)
 	sh = conf_smarthost_named(cf, NULL);
 	json_object_object_add(st, "smarthost", sh && sh->peer.host ?
 	    json_object_new_string(sh->peer.host) : NULL);
+	if ((o = oauth_json(cf)) != NULL)
+		json_object_object_add(st, "oauth", o);
 	if (json)
 		puts(json_object_to_json_string_ext(st,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -128,7 +128,7 @@ oauth_check_reply(const struct conf_smarthost *sh, const char *what,
 	if (status == 200 && parsed && r->access_token != NULL &&
 	    r->access_token[0] != '\0')
 		return 0;
-	if (parsed && r->error != NULL) {	/* RFC 6749 §5.2 */
+	if (parsed && r->error != NULL && status < 500) {	/* §5.2 */
 		buf_printf(&b, "%s failed: %s", what, clean(r->error, e,
 		    sizeof e));
 		if (r->error_description != NULL)
@@ -149,9 +149,10 @@ oauth_check_reply(const struct conf_smarthost *sh, const char *what,
 		snprintf(err, errlen, "%s failed: the reply from %s has no "
 		    "access_token", what, sh->oauth2_token_url);
 	else
-		snprintf(err, errlen, "%s failed: HTTP %ld from %s%s", what,
-		    status, sh->oauth2_token_url, parsed ? "" :
-		    " (the reply is not JSON)");
+		snprintf(err, errlen, "%s failed: HTTP %ld from %s%s%s", what,
+		    status, sh->oauth2_token_url, !parsed ?
+		    " (the reply is not JSON)" : r->error ? ": " : "",
+		    parsed && r->error ? clean(r->error, e, sizeof e) : "");
 	return -1;
 }
 

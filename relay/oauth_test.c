@@ -117,6 +117,12 @@ test_garbage(void **state)
 	oauth_check_reply(&sh, "token refresh", 502, 0, &r, err, sizeof err);
 	assert_string_equal(err, "token refresh failed: HTTP 502 from "
 	    "https://t.example/token (the reply is not JSON)");
+	/* A 5xx names the status even with a JSON error in it. */
+	assert_int_equal(parse("{\"error\":\"server_error\"}", &r), 0);
+	oauth_check_reply(&sh, "token refresh", 503, 1, &r, err, sizeof err);
+	assert_string_equal(err, "token refresh failed: HTTP 503 from "
+	    "https://t.example/token: server_error");
+	oauth_reply_clear(&r);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "../sasl/sasl.h"
 #include "../smtp/smtp.h"
 #include "../tls/tls.h"
+#include "oauth.h"
 #include "outcome.h"
 #include "secret.h"
 #include "session.h"
@@ -41,6 +42,7 @@ struct sess {
 	char				**notify;
 	struct smtp_msg			 msg;
 	unsigned int			 handed;	/* messages settled */
+	int				 auth_failed;	/* SMTP_END_AUTH */
 	char				 why[512];
 };
 
@@ -234,6 +236,7 @@ on_end(void *arg, const struct smtp_end *e)
 
 	if (e->kind == SMTP_END_OK)
 		return;
+	s->auth_failed = e->kind == SMTP_END_AUTH;
 	if (e->reply != NULL)
 		smtp_reply_format(e->reply, &text);
 	snprintf(s->why, sizeof s->why, "%s: %s%s%s", relay_name(s), e->why,
@@ -408,6 +411,55 @@ target_lmtp(struct target *tg, const struct conf *cf)
 	return 0;
 }
 
+/* The smarthost whose secret tern's own OAuth2 refresh provides, or NULL. */
+static const struct conf_smarthost *
+oauth_of(const struct conf *cf, const struct target *tg)
+{
+	const struct conf_smarthost *sh;
+
+	if (tg->lmtp || tg->peer == NULL || (sh = conf_smarthost_named(cf,
+	    tg->name)) == NULL || &sh->peer != tg->peer)
+		return NULL;
+	return sh->oauth2_token_url != NULL ? sh : NULL;
+}
+
+/*
+ * EXT-AUTH-11: a refused cached token may have been revoked or expired
+ * early: refresh it once and run again (1). A fresh token refused too is
+ * the user's to fix; the mail is deferred, never bounced (0).
+ */
+static int
+oauth_retry(struct sess *s, const struct conf_smarthost *sh, char **secret,
+    int *cached)
+{
+	char why[sizeof s->why];
+
+	if (!s->auth_failed) {
+		if (s->next > 0)	/* got past AUTH */
+			oauth_note_refused(s->cf, sh, NULL);
+		return 0;
+	}
+	snprintf(why, sizeof why, "%s", s->why);
+	if (*cached && s->next == 0) {
+		secret_free(*secret);
+		*cached = 0;
+		conn_free(s->conn);
+		s->conn = NULL;
+		tls_config_free(s->tc);
+		s->tc = NULL;
+		s->auth_failed = 0;
+		s->why[0] = '\0';
+		if ((*secret = oauth_token(s->cf, sh, 1, NULL, s->why,
+		    sizeof s->why)) != NULL)
+			return 1;
+		snprintf(why, sizeof why, "%s", s->why);
+	}
+	snprintf(s->why, sizeof s->why, "token refused: re-run `tern login%s%s`"
+	    " (%.400s)", sh->name ? " " : "", sh->name ? sh->name : "", why);
+	oauth_note_refused(s->cf, sh, s->why);
+	return 0;
+}
+
 void
 session_run(const struct conf *cf, struct queue *q, const struct target *tg,
     const uint64_t *ids, size_t n, relay_report_fn rep, void *arg,
@@ -416,14 +468,21 @@ session_run(const struct conf *cf, struct queue *q, const struct target *tg,
 	struct sess s = { .cf = cf, .q = q, .tg = tg, .ids = ids, .n = n,
 	    .report = rep, .arg = arg, .res = res };
 	const struct conf_peer *p = tg->peer;
+	const struct conf_smarthost *sh = oauth_of(cf, tg);
 	char *secret = NULL;
+	int cached = 0;
 
 	if (p != NULL && p->user != NULL && p->auth != CONF_AUTH_NONE &&
-	    (secret = secret_load(p, s.why, sizeof s.why)) == NULL)
+	    (secret = sh != NULL ? oauth_token(cf, sh, 0, &cached, s.why,
+	    sizeof s.why) : secret_load(p, s.why, sizeof s.why)) == NULL)
 		goto failed;
+again:
 	if (run(&s, secret) == -1 && s.why[0] == '\0')
 		snprintf(s.why, sizeof s.why, "%s: session failed",
 		    relay_name(&s));
+	if (sh != NULL && secret != NULL && oauth_retry(&s, sh, &secret,
+	    &cached) == 1)
+		goto again;
 	if (s.busy) {	/* the engine ended mid-message: nothing settled */
 		outcome_settle(cf, q, s.env.id, relay_name(&s), clock_wall());
 		msg_release(&s);
