@@ -225,6 +225,17 @@ pump(struct srv *s)
 	int ww;
 	long ms;
 
+	/* The "220 Ready to start TLS" goes out in plaintext first. */
+	if (s->handshake && smtp_output(s->smtp)->len > 0) {
+		if (flush_out(s, &ww) == -1) {
+			srv_free(s);
+			return;
+		}
+		if (smtp_output(s->smtp)->len > 0) {
+			ev_io_set(s->io, EV_WRITE);
+			return;
+		}
+	}
 	if (s->handshake) {
 		switch (do_handshake(s, &ev)) {
 		case 1:

@@ -46,19 +46,14 @@ assert s.has_extn("smtputf8") and s.has_extn("pipelining") and s.has_extn("size"
 assert s.has_extn("8bitmime") and s.has_extn("dsn") and s.has_extn("chunking")
 msg = "From: δ@παράδειγμα.test\r\nSubject: utf8\r\n\r\nγεια\r\n".encode()
 s.sendmail("δ@παράδειγμα.test", ["ω@x.test"], msg, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
-try:
-    s.sendmail("me@node.test", ["a@x.test"], b"Subject: big\r\n\r\n" + b"x" * 70 + b"\r\n" * 1,
-               mail_options=["SIZE=999999999"])
-    raise SystemExit("SIZE not refused")
-except smtplib.SMTPSenderRefused as e:
-    assert e.smtp_code == 552, e
+code, text = s.mail("me@node.test", ["SIZE=999999999"])
+assert code == 552, (code, text)
 s.rset()
 big = b"Subject: big\r\n\r\n" + (b"y" * 70 + b"\r\n") * 4000
-try:
-    s.sendmail("me@node.test", ["a@x.test"], big)
-    raise SystemExit("over-size body not refused")
-except smtplib.SMTPDataError as e:
-    assert e.smtp_code == 552, e
+s.mail("me@node.test")         # no SIZE= declared: caught by counting
+s.rcpt("a@x.test")
+code, text = s.data(big)
+assert code == 552, (code, text)
 s.quit()
 u = smtplib.SMTP()
 u.sock = socket.socket(socket.AF_UNIX); u.sock.connect(sock); u.file = None
@@ -116,9 +111,10 @@ send b'QUIT\r\n'
 read 1
 EOS
 $RAW "$T/tls" > "$T/tls.out" || fail "raw tls"
-sed -n 3p "$T/tls.out" | grep -q '^220' || { cat "$T/tls.out"; fail "STARTTLS not 220"; }
-sed -n 4p "$T/tls.out" | grep -q '^250 2.0.0' || { cat "$T/tls.out"; fail "after TLS the first reply must answer NOOP"; }
-grep -c '^250' "$T/tls.out" | grep -qx 2 || { cat "$T/tls.out"; fail "the pipelined RSET was answered"; }
+grep -q '^220 2.0.0' "$T/tls.out" || { cat "$T/tls.out"; fail "STARTTLS not 220"; }
+# NOOP and RSET both say "250 2.0.0": exactly one means RSET was dropped.
+[ "$(grep -c '^250 2.0.0' "$T/tls.out")" = 1 ] || { cat "$T/tls.out"; fail "the pipelined RSET was answered"; }
+tail -1 "$T/tls.out" | grep -q '^221' || fail "no 221 over TLS"
 ok "STARTTLS: plaintext pipelined after it is discarded (TLS-05)"
 
 # --- a stalled client does not stall the daemon ------------------------------
