@@ -37,6 +37,9 @@ Test faults: --drop-mid-message N (the Nth message this process sends is
 cut off mid-body, once per process), --stop-after N (each reversed session
 ends with QUIT after N messages), --one-line-per-record (one send, so one
 TLS record, per line: fetchmail's pipe stalls otherwise), --no-quit.
+Speed: TCP_NODELAY, and TCP_QUICKACK before each read so a customer that
+writes its replies as separate small segments is not held 40 ms a message
+by its Nagle against our delayed ACK (--no-quickack: a stock peer's timing).
 Logs to stderr; exits after --idle-timeout seconds with no session.
 """
 import argparse
@@ -192,6 +195,9 @@ class Conn:
 			if len(self.buf) > MAXLINE:
 				raise ConnLost("line too long")
 			try:
+				if self.cfg.quickack:
+					self.sock.setsockopt(socket.IPPROTO_TCP,
+					    socket.TCP_QUICKACK, 1)
 				data = self.sock.recv(65536)
 			except (OSError, ssl.SSLError) as e:
 				raise ConnLost(str(e))
@@ -646,6 +652,9 @@ class Server:
 		conn = None
 		try:
 			sock.settimeout(self.cfg.timeout)
+			# Our writes are whole commands or batches already; Nagle
+			# would only hold back --one-line-per-record lines.
+			sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 			if self.cfg.implicit_tls:
 				sock = self.tlsctx.wrap_socket(sock, server_side=True)
 			conn = Conn(sock, sid, self.cfg)
@@ -730,6 +739,8 @@ def parse(argv):
 	a("--one-line-per-record", action="store_true")
 	a("--no-pipelining", action="store_true")
 	a("--no-quit", action="store_true")
+	a("--no-quickack", dest="quickack", action="store_false",
+	    help="delayed ACKs as a stock peer has them")
 	a("--verbose", "-v", action="store_true")
 	a("--enqueue", action="store_true",
 	    help="add stdin as one message (--from, --to) and exit")
