@@ -5,7 +5,10 @@
 # Postfix relay, and smtp-source -> smtp-sink as the machine's ceiling.
 # msgs/s, connections, peak RSS. See bench/README.md.
 #
-# usage: sh bench/flush.sh [-n N] [-r RUNS] [PEER...]
+# usage: sh bench/flush.sh [-n N] [-r RUNS] [--report] [PEER...]
+# --report only prints the table again from the last results of each peer
+# (bench/out/run/.flush-PEER), e.g. after re-running one peer; give it the
+# -n and -r of those runs.
 # PEER is one of tern nullmailer dma postfix msmtpq ceiling. Each peer runs
 # in its own private mount namespace (unshare -m: root), as in enqueue.sh.
 
@@ -153,11 +156,12 @@ with open(final, "w") as f:
 # ru_maxrss (which includes the children it waited for). Output to DIR.log.
 flush_fg()
 {
-	d=$1
+	fg_dir=$1
 	shift
-	rm -f "$d.rss" "$d.sid"
-	/usr/bin/time -f %M -o "$d.rss" setsid sh -c 'echo $$ >"$0"; exec "$@"' \
-	    "$d.sid" "$@" >"$d.log" 2>&1 &
+	rm -f "$fg_dir.rss" "$fg_dir.sid"
+	/usr/bin/time -f %M -o "$fg_dir.rss" \
+	    setsid sh -c 'echo $$ >"$0"; exec "$@"' \
+	    "$fg_dir.sid" "$@" >"$fg_dir.log" 2>&1 &
 	FLUSH_PID=$!
 }
 
@@ -324,11 +328,11 @@ one_ceiling()
 		esac
 		flush_go()
 		{
-			flush_fg "$1" smtp-source -s "$s" $d -m "$FN" -F "$MSG" \
+			flush_fg "$1" smtp-source -s "$s" $keep -m "$FN" -F "$MSG" \
 			    -f bench@example.org -t rcpt@example.org \
 			    "127.0.0.1:$PORT"
 		}
-		d=${2:-}
+		keep=${2:-}
 		RUNS_OUT=$INST.runs
 		: >"$RUNS_OUT"
 		r=0
@@ -441,11 +445,13 @@ table()
 main()
 {
 	peers=
+	report=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-n)	N=$2; shift 2 ;;
 		-r)	RUNS=$2; shift 2 ;;
 		-p|-s)	shift 2 ;;	# enqueue.sh options, via bench/run
+		--report)	report=1; shift ;;
 		--one)	P=$2; N=$BENCH_FLUSH_N; RUNS=$BENCH_RUNS
 			if [ "$P" = ceiling ]; then one_ceiling; else one_peer "$P"; fi
 			exit 0 ;;
@@ -481,6 +487,11 @@ main()
 	fi
 	results=
 	for p in $peers; do
+		if [ -n "$report" ]; then
+			[ -s "$RUNS_DIR/.flush-$p" ] &&
+			    results="$results $RUNS_DIR/.flush-$p"
+			continue
+		fi
 		[ "$p" = ceiling ] || [ -f "$BENCH/peers/flush/$p.sh" ] ||
 		    { note "no flush side for peer $p"; continue; }
 		note "flush: $p ($RUNS x $N into smtp-sink on 127.0.0.1:$PORT)"
