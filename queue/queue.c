@@ -62,7 +62,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
@@ -285,7 +287,9 @@ queue_open(const char *dir, const char **why)
 	    (rc = mdb_env_set_maxdbs(q->env, 8)) != 0)
 		goto fail;
 	w = "queue: cannot open the LMDB environment";
-	if ((rc = mdb_env_open(q->env, path, 0, 0600)) != 0)
+	/* NORDAHEAD: records are small and read at random; the kernel's
+	 * readahead would only fill our resident set. */
+	if ((rc = mdb_env_open(q->env, path, MDB_NORDAHEAD, 0600)) != 0)
 		goto fail;
 	w = "queue: cannot clear stale readers";
 	if ((rc = mdb_reader_check(q->env, &dead)) != 0)
@@ -309,6 +313,35 @@ fail:
 		*why = w;
 	errno = errno_of(rc);
 	return NULL;
+}
+
+void
+queue_trim(struct queue *q)
+{
+	char line[4352], path[4096];
+	unsigned long lo, hi;
+	const char *file;
+	size_t n;
+	FILE *f;
+
+	/* LMDB does not say where it mapped the file (me_mapaddr is set
+	 * only with MDB_FIXEDMAP): the kernel does. The map is read-only
+	 * (no MDB_WRITEMAP), so dropping our view of its pages loses
+	 * nothing; they stay in the page cache. */
+	if (mdb_env_get_path(q->env, &file) != 0 ||
+	    (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/data.mdb", file);
+	n = strlen(path);
+	while (fgets(line, sizeof line, f) != NULL) {
+		size_t l = strcspn(line, "\n");
+
+		line[l] = '\0';
+		if (l >= n && strcmp(line + l - n, path) == 0 &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 void
@@ -556,14 +589,33 @@ mod_apply(struct queue_env *e, const struct mod *m)
 	return EINVAL;
 }
 
+/* Stores a changed envelope and moves its schedule entry to match. */
+static int
+env_write(struct queue *q, MDB_txn *txn, uint64_t id,
+    const struct queue_env *e, int had, int64_t old)
+{
+	struct buf rec = BUF_INIT;
+	uint8_t k[8];
+	MDB_val key = { sizeof k, k }, val;
+	int rc;
+
+	queue_rec_encode(e, &rec);
+	be_put(k, id, 8);
+	val.mv_size = rec.len;
+	val.mv_data = rec.data;
+	if ((rc = mdb_put(txn, q->db_env, &key, &val, 0)) != 0)
+		queue_lm(q, "mdb_put", rc);
+	else
+		rc = sched_move(q, txn, id, had, old, e);
+	buf_clear(&rec);
+	return rc;
+}
+
 static int
 mod_op(struct queue *q, MDB_txn *txn, void *arg)
 {
 	const struct mod *m = arg;
 	struct queue_env e;
-	struct buf rec = BUF_INIT;
-	uint8_t k[8];
-	MDB_val key = { sizeof k, k }, val;
 	int64_t old;
 	int rc, had;
 
@@ -571,19 +623,8 @@ mod_op(struct queue *q, MDB_txn *txn, void *arg)
 		return rc;
 	had = schedulable(&e);
 	old = e.next_attempt;
-	if ((rc = mod_apply(&e, m)) != 0)
-		goto done;
-	queue_rec_encode(&e, &rec);
-	be_put(k, m->id, 8);
-	val.mv_size = rec.len;
-	val.mv_data = rec.data;
-	if ((rc = mdb_put(txn, q->db_env, &key, &val, 0)) != 0) {
-		queue_lm(q, "mdb_put", rc);
-		goto done;
-	}
-	rc = sched_move(q, txn, m->id, had, old, &e);
-done:
-	buf_clear(&rec);
+	if ((rc = mod_apply(&e, m)) == 0)
+		rc = env_write(q, txn, m->id, &e, had, old);
 	queue_env_clear(&e);
 	return rc;
 }
@@ -703,6 +744,77 @@ queue_delete(struct queue *q, uint64_t id)
 
 	if ((rc = queue_run(q, 0, del_op, &id)) != 0)
 		return queue_fail(q, rc, "delete %s", queue_id_str(id, ids));
+	return 0;
+}
+
+struct rec_arg {
+	uint64_t			 id;
+	const struct queue_outcome	*o;
+	size_t				 n;
+	int64_t				 now, next;
+	int				 gone;
+};
+
+static int
+all_sent(const struct queue_env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state != QUEUE_SENT)
+			return 0;
+	return 1;
+}
+
+/* queue_record(): the recipients' states, then delete or reschedule. */
+static int
+rec_op(struct queue *q, MDB_txn *txn, void *arg)
+{
+	struct rec_arg *a = arg;
+	struct queue_env e;
+	struct mod m = { .kind = MOD_RCPT, .id = a->id, .when = a->now };
+	size_t i;
+	int rc, had;
+	int64_t old;
+
+	a->gone = 0;
+	if ((rc = queue_env_read(q, txn, a->id, &e)) != 0)
+		return rc;
+	had = schedulable(&e);
+	old = e.next_attempt;
+	for (i = 0, rc = 0; i < a->n && rc == 0; i++) {
+		m.idx = a->o[i].idx;
+		m.st = a->o[i].state;
+		m.reply = a->o[i].reply;
+		m.tempfail = a->o[i].tempfail;
+		rc = mod_apply(&e, &m);
+	}
+	if (rc == 0 && all_sent(&e)) {
+		queue_env_clear(&e);
+		a->gone = 1;
+		return del_op(q, txn, &a->id);
+	}
+	if (rc == 0 && a->next > 0 && schedulable(&e))
+		e.next_attempt = a->next;
+	if (rc == 0)
+		rc = env_write(q, txn, a->id, &e, had, old);
+	queue_env_clear(&e);
+	return rc;
+}
+
+int
+queue_record(struct queue *q, uint64_t id, const struct queue_outcome *o,
+    size_t n, int64_t now, int64_t next, int *gone)
+{
+	struct rec_arg a = { .id = id, .o = o, .n = n, .now = now,
+	    .next = next };
+	char ids[QUEUE_ID_LEN + 1];
+	int rc;
+
+	if ((rc = queue_run(q, 0, rec_op, &a)) != 0)
+		return queue_fail(q, rc, "record %s", queue_id_str(id, ids));
+	if (gone != NULL)
+		*gone = a.gone;
 	return 0;
 }
 

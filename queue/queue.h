@@ -87,6 +87,9 @@ void	 queue_env_add_rcpt(struct queue_env *, const char *addr,
  */
 struct queue *queue_open(const char *dir, const char **why);
 void	 queue_close(struct queue *);		/* NULL is fine */
+/* Gives back the resident pages of the map a long run has touched (they
+ * stay cached by the kernel); for runners that walk a big queue. */
+void	 queue_trim(struct queue *);
 const char *queue_error(const struct queue *);
 int	 queue_temporary(const struct queue *);	/* last error was temporary */
 
@@ -130,6 +133,24 @@ ssize_t	 queue_due(struct queue *, int64_t now, uint64_t *ids, size_t max,
 int	 queue_rcpt_set(struct queue *, uint64_t id, unsigned int idx,
 	    enum queue_rcpt_state, const char *reply, int tempfail,
 	    int64_t now);
+/* One recipient's outcome, for queue_record(). */
+struct queue_outcome {
+	unsigned int		 idx;
+	enum queue_rcpt_state	 state;
+	const char		*reply;		/* copied, kept as text */
+	int			 tempfail;
+};
+
+/*
+ * The outcomes of one attempt for several recipients, in one durable
+ * commit (each as queue_rcpt_set() would record it). In the same commit:
+ * when no recipient is left pending or failed (all sent) the message is
+ * removed and *gone set to 1; else, when next > 0 and some recipient is
+ * pending, the message is scheduled at next.
+ */
+int	 queue_record(struct queue *, uint64_t id,
+	    const struct queue_outcome *, size_t n, int64_t now, int64_t next,
+	    int *gone);
 /* Moves the message in the schedule. */
 int	 queue_schedule(struct queue *, uint64_t id, int64_t when);
 /* Sets or clears flag bits (QUEUE_F_HELD, QUEUE_F_BOUNCED). */

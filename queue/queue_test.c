@@ -421,6 +421,49 @@ count_hist(void *arg, int64_t when, const char *text)
 }
 
 static void
+test_record(void **state)
+{
+	struct fx *fx = *state;
+	struct queue_outcome o[2] = {
+		{ 0, QUEUE_SENT, "250 ok", 0 },
+		{ 1, QUEUE_PENDING, "451 later", 1 },
+	};
+	struct queue_env g;
+	struct buf b = BUF_INIT;
+	uint64_t id = put_one(fx->q, "s@x", "b", 1, 0, 0, 2);
+	int gone = -1;
+
+	/* One sent, one deferred: kept, rescheduled, both recorded. */
+	assert_int_equal(queue_record(fx->q, id, o, 2, 1000, 5000, &gone), 0);
+	assert_int_equal(gone, 0);
+	assert_int_equal(queue_get(fx->q, id, &g), 0);
+	assert_int_equal(g.rcpt[0].state, QUEUE_SENT);
+	assert_int_equal(g.rcpt[1].state, QUEUE_PENDING);
+	assert_int_equal(g.rcpt[1].first_tempfail, 1000);
+	assert_int_equal(g.rcpt[1].attempts, 1);
+	assert_int_equal(g.next_attempt, 5000);
+	queue_env_clear(&g);
+	/* The last one sent: gone in the same commit, body and all. */
+	o[0].idx = 1;
+	assert_int_equal(queue_record(fx->q, id, o, 1, 2000, 0, &gone), 0);
+	assert_int_equal(gone, 1);
+	assert_int_equal(queue_get(fx->q, id, &g), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(queue_body(fx->q, id, &b), -1);
+	assert_false(in_due(fx->q, id));
+	/* A failed recipient keeps the message (for its bounce). */
+	id = put_one(fx->q, "s@x", "b", 1, 0, 0, 1);
+	o[0].idx = 0;
+	o[0].state = QUEUE_FAILED;
+	assert_int_equal(queue_record(fx->q, id, o, 1, 3000, 9000, &gone), 0);
+	assert_int_equal(gone, 0);
+	assert_false(in_due(fx->q, id));
+	assert_int_equal(queue_record(fx->q, 12345, o, 1, 3000, 0, &gone), -1);
+	assert_int_equal(errno, ENOENT);
+	buf_clear(&b);
+}
+
+static void
 test_delete(void **state)
 {
 	struct fx *fx = *state;
@@ -1084,6 +1127,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rcpt_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),

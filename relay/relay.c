@@ -106,6 +106,8 @@ route(const struct conf *cf, struct queue *q, const uint64_t *ids,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		if (i % 64 == 63)
+			queue_trim(q);
 		if (queue_get(q, ids[i], &e) == -1) {
 			if (errno != ENOENT)
 				return -1;
@@ -214,6 +216,7 @@ relay_run(const struct conf *cf, struct queue *q, const uint64_t *ids,
 	}
 	if (route(cf, q, ids, nids, &gs, &ngs, res, due == NULL) == -1)
 		goto fail;
+	queue_trim(q);
 	if (res->unrouted > 0 && ngs == 0) {
 		snprintf(res->error, sizeof res->error, "no smarthost "
 		    "configured for %u message(s): they stay queued",

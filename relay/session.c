@@ -41,6 +41,8 @@ struct sess {
 	size_t				*map;	/* rcpt -> env.rcpt index */
 	char				**notify;
 	struct smtp_msg			 msg;
+	struct queue_outcome		*out;	/* verdicts, committed at done */
+	size_t				 nout;
 	unsigned int			 handed;	/* messages settled */
 	int				 auth_failed;	/* SMTP_END_AUTH */
 	char				 why[512];
@@ -79,6 +81,11 @@ msg_release(struct sess *s)
 
 	for (i = 0; i < s->msg.nrcpt; i++)
 		free(s->notify[i]);
+	for (i = 0; i < s->nout; i++)
+		free((char *)s->out[i].reply);
+	free(s->out);
+	s->out = NULL;
+	s->nout = 0;
 	free(s->notify);
 	free(s->rcpt);
 	free(s->map);
@@ -104,6 +111,7 @@ msg_load(struct sess *s, uint64_t id)
 	s->rcpt = xcalloc(s->env.nrcpt, sizeof *s->rcpt);
 	s->map = xcalloc(s->env.nrcpt, sizeof *s->map);
 	s->notify = xcalloc(s->env.nrcpt, sizeof *s->notify);
+	s->out = xcalloc(s->env.nrcpt, sizeof *s->out);
 	for (i = 0; i < s->env.nrcpt; i++) {
 		if (s->env.rcpt[i].state != QUEUE_PENDING)
 			continue;
@@ -185,11 +193,6 @@ on_rcpt(void *arg, const struct smtp_msg *m, const struct smtp_result *r)
 	o = outcome_of(r->reply->code, r->reply->local);
 	st = o == OUTCOME_SENT ? QUEUE_SENT : o == OUTCOME_FAIL ?
 	    QUEUE_FAILED : QUEUE_PENDING;
-	/* The server's verdict is committed before anything else happens. */
-	if (o != OUTCOME_RETRY && queue_rcpt_set(s->q, s->env.id,
-	    (unsigned int)i, st, text.data, o == OUTCOME_DEFER,
-	    clock_wall()) == -1)
-		log_warnx("%s", queue_error(s->q));
 	if (o == OUTCOME_SENT)
 		s->res->sent++;
 	else if (o == OUTCOME_FAIL)
@@ -197,6 +200,15 @@ on_rcpt(void *arg, const struct smtp_msg *m, const struct smtp_result *r)
 	else
 		s->res->deferred++;
 	report(s, m->rcpt[r->idx].addr, names[o], text.data);
+	/* Kept for the commit at the end of the transaction, which follows
+	 * the reply that settles it at once. A line lost before then loses
+	 * no mail: the verdicts are asked for again. */
+	if (o != OUTCOME_RETRY && s->nout < s->env.nrcpt) {
+		s->out[s->nout].idx = (unsigned int)i;
+		s->out[s->nout].state = st;
+		s->out[s->nout].reply = buf_take(&text);
+		s->out[s->nout++].tempfail = o == OUTCOME_DEFER;
+	}
 	buf_clear(&text);
 }
 
@@ -205,17 +217,25 @@ on_done(void *arg, const struct smtp_msg *m, enum smtp_stage st,
     const struct smtp_reply *r)
 {
 	struct sess *s = arg;
+	int gone = 0;
 
 	(void)m;
 	(void)st;
 	(void)r;
 	if (!s->busy)
 		return;
-	if (outcome_settle(s->cf, s->q, s->env.id, relay_name(s),
-	    clock_wall()) == -1)
+	/* One durable commit records every verdict of the transaction and,
+	 * when all were sent, removes the message (the exactly-once promise:
+	 * "sent" and the 250 are committed together). */
+	if (s->nout > 0 && queue_record(s->q, s->env.id, s->out, s->nout,
+	    clock_wall(), 0, &gone) == -1)
+		log_warnx("%s", queue_error(s->q));
+	else if (!gone && outcome_settle(s->cf, s->q, s->env.id,
+	    relay_name(s), clock_wall()) == -1)
 		log_warnx("%s", queue_error(s->q));
 	s->res->messages++;
-	s->handed++;
+	if (++s->handed % 16 == 0)
+		queue_trim(s->q);	/* a flat RSS over a big queue */
 	msg_release(s);
 }
 
