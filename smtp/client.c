@@ -53,6 +53,8 @@ ehlo_line(struct smtp *s, const char *l, size_t len)
 		{ "ENHANCEDSTATUSCODES", SMTP_EXT_ENHANCED },
 		{ "CHUNKING", SMTP_EXT_CHUNKING },
 		{ "STARTTLS", SMTP_EXT_STARTTLS },
+		{ "ETRN", SMTP_EXT_ETRN },
+		{ "ATRN", SMTP_EXT_ATRN },
 	};
 	const char *rest;
 	size_t i;
@@ -366,4 +368,25 @@ smtp_cl_on_quit(struct smtp *s, const struct smtp_reply *r)
 	if (s->endkind == SMTP_END_OK)
 		smtp_reply_copy(&s->endrep, r);
 	smtp_fail(s, s->endkind, s->endwhy, &s->endrep);
+}
+
+/* ---- ETRN (RFC 1985): one request, its reply to the caller ---- */
+
+void
+smtp_cl_send_etrn(struct smtp *s)
+{
+	smtp_send_line(s, "ETRN %s", s->etrn_arg);
+}
+
+/* Any other reply is the caller's to judge (250-253 started, 251 nothing
+ * waiting, 458 later, 459 not allowed, ...); the session stays ready. */
+void
+smtp_cl_on_etrn(struct smtp *s, const struct smtp_reply *r)
+{
+	/* A 421 never gets here: the engine ends the session on it. */
+	s->etrn_arg = NULL;
+	if (s->cb.etrn != NULL)
+		s->cb.etrn(s->arg, s, r);
+	if (!s->ended && s->state == SMTP_ST_ETRN)
+		smtp_enter(s, SMTP_ST_READY);
 }

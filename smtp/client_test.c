@@ -191,6 +191,95 @@ test_mail_refused(void **state)
 	peer_free(p);
 }
 
+/* ETRN (RFC 1985): each reply goes to cb->etrn and the engine is ready
+ * again; 421 ends the session. Own callbacks: the peer has no etrn hook. */
+struct etrn_log {
+	int	 ready;
+	int	 codes[4];
+	int	 n;
+	int	 ended;
+};
+
+static void
+etrn_ready(void *arg, struct smtp *s)
+{
+	struct etrn_log *l = arg;
+
+	(void)s;
+	l->ready++;
+}
+
+static void
+etrn_reply(void *arg, struct smtp *s, const struct smtp_reply *r)
+{
+	struct etrn_log *l = arg;
+
+	(void)s;
+	if (l->n < 4)
+		l->codes[l->n++] = r->code;
+}
+
+static void
+etrn_end(void *arg, const struct smtp_end *e)
+{
+	struct etrn_log *l = arg;
+
+	l->ended = e->kind == SMTP_END_421 ? 421 : 1;
+}
+
+static const char *
+drain(struct smtp *s, struct buf *b)
+{
+	buf_reset(b);
+	buf_add(b, smtp_output(s)->data, smtp_output(s)->len);
+	buf_consume(smtp_output(s), smtp_output(s)->len);
+	return b->data ? b->data : "";
+}
+
+static void
+say(struct smtp *s, const char *text)
+{
+	smtp_input(s, text, strlen(text));
+}
+
+static void
+test_etrn(void **state)
+{
+	struct smtp_client_opts o = { .helo = "node.example.net" };
+	struct smtp_cb cb = { .ready = etrn_ready, .etrn = etrn_reply,
+	    .end = etrn_end };
+	struct etrn_log l = { 0 };
+	struct buf b = BUF_INIT;
+	struct smtp *s;
+
+	(void)state;
+	s = smtp_client_new(&o, &cb, &l);
+	say(s, "220 mx ESMTP\r\n");
+	assert_string_equal(drain(s, &b), "EHLO node.example.net\r\n");
+	say(s, "250-mx\r\n250 ETRN\r\n");
+	assert_int_equal(l.ready, 1);
+	assert_int_equal(smtp_etrn(s, "bad domain"), -1);
+	assert_int_equal(smtp_etrn(s, "home.example"), 0);
+	assert_string_equal(drain(s, &b), "ETRN home.example\r\n");
+	assert_int_equal(smtp_etrn(s, "x.example"), -1);	/* busy */
+	say(s, "250 Queuing started\r\n");
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.codes[0], 250);
+	assert_int_equal(l.ready, 2);
+	assert_int_equal(smtp_etrn(s, "other.example"), 0);
+	drain(s, &b);
+	say(s, "459 <other.example>: service unavailable\r\n");
+	assert_int_equal(l.codes[1], 459);
+	assert_int_equal(l.ready, 3);
+	assert_int_equal(smtp_etrn(s, "@third.example"), 0);
+	assert_string_equal(drain(s, &b), "ETRN @third.example\r\n");
+	say(s, "421 shutting down\r\n");
+	assert_int_equal(l.ended, 421);
+	assert_int_equal(l.n, 2);
+	buf_clear(&b);
+	smtp_free(s);
+}
+
 static void
 test_helo_fallback(void **state)
 {
@@ -393,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_no_rcpt_without_pipelining_rset),
 		cmocka_unit_test(test_mail_refused),
 		cmocka_unit_test(test_helo_fallback),
+		cmocka_unit_test(test_etrn),
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_421_mid_session),
 		cmocka_unit_test(test_eof_after_dot),

@@ -60,6 +60,8 @@ static const struct row {
 	 * also between DATA blocks; its own waits have no deadline. */
 	[SMTP_ST_ATRN] = { "atrn", SMTP_CLIENT, 10 * MIN,	/* ODMR-08 */
 	    smtp_srv_send_atrn, smtp_srv_on_atrn },
+	[SMTP_ST_ETRN] = { "etrn", SMTP_CLIENT, 5 * MIN,
+	    smtp_cl_send_etrn, smtp_cl_on_etrn },
 	[SMTP_ST_BANNER] = { "banner", SMTP_SERVER, 5 * MIN,
 	    smtp_srv_send_banner, NULL, NULL, NULL },
 	[SMTP_ST_COMMAND] = { "command", SMTP_SERVER, 5 * MIN,
@@ -190,6 +192,20 @@ smtp_atrn(struct smtp *s, const char *domains,
 	s->scb = *cb;
 	s->atrn_domains = domains;
 	smtp_enter(s, SMTP_ST_ATRN);
+	return 0;
+}
+
+int
+smtp_etrn(struct smtp *s, const char *arg)
+{
+	if (s->role != SMTP_CLIENT || s->msg != NULL || s->ended ||
+	    s->state != SMTP_ST_READY || arg == NULL || *arg == '\0' ||
+	    strpbrk(arg, " \t\r\n") != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	s->etrn_arg = arg;
+	smtp_enter(s, SMTP_ST_ETRN);
 	return 0;
 }
 

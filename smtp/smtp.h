@@ -62,6 +62,8 @@ enum smtp_role {
 #define SMTP_EXT_CHUNKING	0x0040
 #define SMTP_EXT_STARTTLS	0x0080
 #define SMTP_EXT_AUTH		0x0100
+#define SMTP_EXT_ETRN		0x0200	/* RFC 1985 */
+#define SMTP_EXT_ATRN		0x0400	/* RFC 2645 */
 
 /*
  * One complete reply. text holds the text of every line (after "250-" /
@@ -228,6 +230,8 @@ struct smtp_cb {
 	/* One line in or out (without CRLF), AUTH secrets masked. Set it
 	 * only when verbose. NULL: no tracing. */
 	void	(*trace)(void *arg, int dir, const char *line);
+	/* The reply to smtp_etrn(); the engine is ready again after it. */
+	void	(*etrn)(void *arg, struct smtp *, const struct smtp_reply *);
 };
 
 struct smtp_client_opts {
@@ -400,6 +404,14 @@ int	 smtp_become_server(struct smtp *, const struct smtp_server_opts *,
  */
 int	 smtp_atrn(struct smtp *, const char *domains,
 	    const struct smtp_server_opts *, const struct smtp_server_cb *);
+/*
+ * ETRN (RFC 1985) in cb->ready (or after it): sends "ETRN arg" (a domain,
+ * or "@domain" / "#queue") and hands the reply to cb->etrn; the engine is
+ * then ready again (cb->ready). 421 ends the session. arg is borrowed until
+ * the reply. Returns 0, or -1/EINVAL when not ready or arg is empty or
+ * holds white space.
+ */
+int	 smtp_etrn(struct smtp *, const char *arg);
 /*
  * The answer to cb->message: code 250 once the message is durably
  * committed (SMTP-40), 451/452/554... otherwise; text as in struct

@@ -25,6 +25,7 @@ enum smtp_state {
 	SMTP_ST_RSET,
 	SMTP_ST_QUIT,
 	SMTP_ST_ATRN,		/* [C] ATRN sent; 250 reverses the roles */
+	SMTP_ST_ETRN,		/* [C] ETRN sent; the reply goes to cb */
 	SMTP_ST_BANNER,		/* [S] send the 220 */
 	SMTP_ST_COMMAND,	/* [S] waiting for a command */
 	SMTP_ST_SRV_AUTH,	/* [S] waiting for an AUTH response line */
@@ -118,6 +119,7 @@ struct smtp {
 	struct smtp_server_opts	 so;
 	struct smtp_server_cb	 scb;
 	const char		*atrn_domains;	/* borrowed until the reply */
+	const char		*etrn_arg;	/* borrowed until the reply */
 	struct buf		 pend;		/* input kept while not reading */
 	int			 in_feed;	/* inside smtp_feed() */
 	int			 eof_pending;	/* EOF while waiting for the caller */
@@ -167,6 +169,8 @@ void	smtp_srv_resume(struct smtp *);
 void	smtp_srv_say(struct smtp *, int code, const char *text);
 void	smtp_srv_reverse(struct smtp *, const struct smtp_server_opts *,
 	    const struct smtp_server_cb *, void *arg);
+void	smtp_cl_send_etrn(struct smtp *);
+void	smtp_cl_on_etrn(struct smtp *, const struct smtp_reply *);
 void	smtp_srv_send_atrn(struct smtp *);
 void	smtp_srv_on_atrn(struct smtp *, const struct smtp_reply *);
 /* data.c */

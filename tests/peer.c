@@ -81,8 +81,9 @@ struct peer *
 peer_client(const struct smtp_client_opts *o)
 {
 	static const struct smtp_cb cb = {
-		peer_on_ready, peer_on_rcpt, peer_on_done, peer_on_starttls,
-		peer_on_end, peer_on_trace
+		.ready = peer_on_ready, .rcpt = peer_on_rcpt,
+		.done = peer_on_done, .starttls = peer_on_starttls,
+		.end = peer_on_end, .trace = peer_on_trace,
 	};
 	struct peer *p = xcalloc(1, sizeof *p);
 
