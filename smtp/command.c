@@ -6,6 +6,7 @@
  * what deployed clients get wrong harmlessly (case, "MAIL FROM: <a>",
  * SMTP-04). Knows no session state: 503s are the caller's business.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -98,7 +99,10 @@ parse_path(struct smtp_cmd *c, char *p)
 	if (*p != '>')
 		return NULL;
 	*p++ = '\0';
-	if (*start == '@' && (colon = strchr(start, ':')) != NULL)
+	/* A source route (4.1.1.3) is "@dom,@dom:" before the mailbox: its
+	 * domains hold no quotes, so a ':' after a quote is not its end. */
+	if (*start == '@' && (colon = strchr(start, ':')) != NULL &&
+	    memchr(start, '"', (size_t)(colon - start)) == NULL)
 		start = colon + 1;
 	if (strlen(start) > 254)	/* 4.5.3.1.3: 256 with the brackets */
 		return NULL;
@@ -131,7 +135,10 @@ parse_bdat(struct smtp_cmd *c, char *p, const char **why)
 
 	if (*p < '0' || *p > '9' || strlen(p) > 20 + 5)
 		return fail(why, SYNTAX, 501);
+	errno = 0;
 	c->size = strtoull(p, &end, 10);
+	if (errno == ERANGE)		/* more than 2^64-1 octets */
+		return fail(why, SYNTAX, 501);
 	if (*end == ' ' && strcasecmp(end + 1, "LAST") == 0)
 		c->last = 1;
 	else if (*end != '\0')

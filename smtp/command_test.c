@@ -141,6 +141,22 @@ test_auth_bdat(void **state)
 	assert_int_equal(c.last, 1);
 	assert_int_equal(parse("BDAT x"), 501);
 	assert_int_equal(parse("BDAT 10 FIRST"), 501);
+	/* fuzz finding: over 2^64-1 must not become 2^64-1 */
+	assert_int_equal(parse("BDAT 0000999999999999999000008"), 501);
+	assert_int_equal(parse("BDAT 18446744073709551615"), 0);
+	assert_int_equal(parse("BDAT 18446744073709551616 LAST"), 501);
+}
+
+/* fuzz finding: a ':' after a quote does not end a source route. */
+static void
+test_route_quote(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("RCPT TO:<@x\":joe@ex\"e:y>"), 0);
+	assert_string_equal(c.arg, "@x\":joe@ex\"e:y");
+	assert_int_equal(parse("RCPT TO:<@a.example,@b.example:joe@c.example>"),
+	    0);
+	assert_string_equal(c.arg, "joe@c.example");
 }
 
 static void
@@ -179,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_mail_rcpt),
 		cmocka_unit_test(test_auth_bdat),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_route_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
