@@ -51,6 +51,9 @@ int		 cli_control(const struct conf *, const char *request);
 /* Prints a report line (relay_report_fn). */
 void		 cli_print_line(void *arg, const char *line);
 
+/* sendmail -bs: SMTP on stdin/stdout; an exit code. */
+int		 cli_smtp_stdio(struct cli *);
+
 int	 cmd_pull(struct cli *, int argc, char **argv);
 int	 cmd_up(struct cli *, int argc, char **argv);
 int	 cmd_down(struct cli *, int argc, char **argv);

@@ -425,8 +425,7 @@ cmd_sendmail(struct cli *c, int argc, char **argv)
 	case SM_QUEUE_RUN:
 		return cli_run_queue(c);
 	case SM_SMTP:
-		cli_warnx("sendmail: -bs is not supported yet");
-		return EX_UNAVAILABLE;
+		return cli_smtp_stdio(c);
 	default:
 		break;
 	}

@@ -150,6 +150,15 @@ expect_rc 64 "malformed id" -- "$TERN" hold nonsense
 "$TERN" show "$(qjson | field 'd[0]["id"]')" | grep -q '^history:' || fail "show"
 ok "show prints envelope, header and history"
 
+# --- sendmail -bs: SMTP on stdin/stdout -----------------------------------------
+n0=$(qcount)
+printf 'EHLO me\r\nMAIL FROM:<bs@node.test>\r\nRCPT TO:<c@x.test>\r\nDATA\r\nSubject: bs\r\n\r\n..dot\r\n.\r\nQUIT\r\n' |
+	"$TERN" sendmail -bs > "$T/bs.out" || fail "-bs exit"
+grep -q '^250 2.0.0 Ok: queued as' "$T/bs.out" && grep -q '^221' "$T/bs.out" || { cat "$T/bs.out"; fail "-bs session"; }
+[ "$(qcount)" = $((n0 + 1)) ] || fail "-bs did not queue"
+"$TERN" show --raw "$(qjson | field 'd[-1]["id"]')" | grep -q '^\.dot' || fail "-bs did not unstuff"
+ok "sendmail -bs: an SMTP session on stdin/stdout queues the message"
+
 # --- status --json -------------------------------------------------------------
 "$TERN" status --json > "$T/st.json"
 python3 - "$T/st.json" "$(qcount)" <<'PY' || fail "status --json"
