@@ -5,6 +5,7 @@
  * authorization grant for `tern login` (RFC 8628).
  */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +22,79 @@
 #define DEVICE_DEFAULT_INTERVAL	5	/* RFC 8628 §3.2 */
 #define DEVICE_DEFAULT_LIFE	1800
 
+/*
+ * libcurl is loaded when OAuth2 needs it, not linked: it brings some twenty
+ * libraries (OpenSSL's libcrypto, Kerberos, LDAP, ...) that every sendmail
+ * process would otherwise map and relocate, and every daemon carry, while
+ * only an OAuth2 token refresh ever uses them.
+ */
+struct curl_api {
+	CURL		*(*init)(void);
+	CURLcode	 (*setopt)(CURL *, CURLoption, ...);
+	CURLcode	 (*perform)(CURL *);
+	CURLcode	 (*getinfo)(CURL *, CURLINFO, ...);
+	void		 (*cleanup)(CURL *);
+	const char	*(*strerror)(CURLcode);
+};
+
+static const struct curl_api *
+curl_api(char *err, size_t errlen)
+{
+	static struct curl_api api;
+	static int loaded;
+	void *h;
+
+	if (loaded)
+		return &api;
+	if ((h = dlopen(TERN_LIBCURL, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load %s: %s", TERN_LIBCURL,
+		    dlerror());
+		return NULL;
+	}
+	*(void **)&api.init = dlsym(h, "curl_easy_init");
+	*(void **)&api.setopt = dlsym(h, "curl_easy_setopt");
+	*(void **)&api.perform = dlsym(h, "curl_easy_perform");
+	*(void **)&api.getinfo = dlsym(h, "curl_easy_getinfo");
+	*(void **)&api.cleanup = dlsym(h, "curl_easy_cleanup");
+	*(void **)&api.strerror = dlsym(h, "curl_easy_strerror");
+	if (!api.init || !api.setopt || !api.perform || !api.getinfo ||
+	    !api.cleanup || !api.strerror) {
+		snprintf(err, errlen, "%s lacks the curl_easy API",
+		    TERN_LIBCURL);
+		return NULL;
+	}
+	loaded = 1;
+	return &api;
+}
+
+/* application/x-www-form-urlencoded: RFC 3986 unreserved kept. */
+static void
+form_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+			buf_addc(b, (char)c);
+			continue;
+		}
+		buf_addc(b, '%');
+		buf_addc(b, hex[c >> 4]);
+		buf_addc(b, hex[c & 15]);
+	}
+}
+
 void
 oauth_form_add(struct buf *b, const char *key, const char *value)
 {
-	char *k = curl_easy_escape(NULL, key, 0);
-	char *v = curl_easy_escape(NULL, value, 0);
-
-	if (k == NULL || v == NULL) {
-		fprintf(stderr, "tern: out of memory\n");
-		exit(71);
-	}
-	buf_printf(b, "%s%s=%s", b->len ? "&" : "", k, v);
-	explicit_bzero(v, strlen(v));
-	curl_free(k);
-	curl_free(v);
+	if (b->len > 0)
+		buf_addc(b, '&');
+	form_escape(b, key);
+	buf_addc(b, '=');
+	form_escape(b, value);
 }
 
 static size_t
@@ -66,40 +126,43 @@ int
 oauth_post(const char *url, const char *form, long *status,
     struct buf *out, char *err, size_t errlen)
 {
+	const struct curl_api *cu;
 	char cerr[CURL_ERROR_SIZE] = "";
 	CURL *c;
 	CURLcode rc;
 
 	*status = 0;
-	if ((c = curl_easy_init()) == NULL) {
+	if ((cu = curl_api(err, errlen)) == NULL)
+		return -1;
+	if ((c = cu->init()) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	cu->setopt(c, CURLOPT_URL, url);
 	/* Tokens only over verified HTTPS; never follow a redirect with
 	 * the form (it holds the refresh token and the client secret). */
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	cu->setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca_bundle() != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca_bundle());
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)
+		cu->setopt(c, CURLOPT_CAINFO, ca_bundle());
+	cu->setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->setopt(c, CURLOPT_CONNECTTIMEOUT, (long)
 	    OAUTH_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)OAUTH_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "tern");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(c);
+	cu->setopt(c, CURLOPT_TIMEOUT, (long)OAUTH_TIMEOUT_S);
+	cu->setopt(c, CURLOPT_POSTFIELDS, form);
+	cu->setopt(c, CURLOPT_USERAGENT, "tern");
+	cu->setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	cu->setopt(c, CURLOPT_WRITEDATA, out);
+	cu->setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	rc = cu->perform(c);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
+		cu->getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	cu->cleanup(c);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr :
-		    curl_easy_strerror(rc));
+		    cu->strerror(rc));
 		return -1;
 	}
 	return 0;
