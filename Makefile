@@ -13,12 +13,12 @@ PKGS	 = gnutls lmdb libcurl json-c
 OPT	?= -O2 -g
 WARN	 = -std=c17 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 	   -Wno-unused-parameter
-DEFS	 = -D_GNU_SOURCE
+DEFS	 = -D_GNU_SOURCE -DTERN_LIBCURL='"$(LIBCURL)"'
 # libcurl is loaded at run time by the OAuth2 code (relay/oauth_http.c says
 # why): its headers come from pkg-config, its soname from dpkg's symbols.
 LIBCURL	 = libcurl-gnutls.so.4
-CFLAGS_ALL = $(OPT) $(WARN) $(DEFS) -DTERN_LIBCURL='"$(LIBCURL)"' \
-	   $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+CFLAGS_ALL = $(OPT) $(WARN) $(DEFS) $(shell pkg-config --cflags $(PKGS)) \
+	   $(CFLAGS)
 LIBS	 = $(shell pkg-config --libs gnutls lmdb json-c)
 TESTLIBS = $(shell pkg-config --libs cmocka)
 
