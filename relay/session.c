@@ -509,8 +509,8 @@ again:
 	}
 	if (s.handed > 0)
 		reset_backoff(&s);
-	if (s.next >= s.n && s.why[0] == '\0')
-		goto done;
+	if ((s.next >= s.n || relay_stop) && s.why[0] == '\0')
+		goto done;	/* all done, or asked to stop: not a failure */
 	if (s.why[0] == '\0')
 		snprintf(s.why, sizeof s.why, "%s: session ended early",
 		    relay_name(&s));
