@@ -103,7 +103,11 @@ job_start(struct ternd *t, struct job *j, job_fn fn)
 		return;
 	}
 	if (pid == 0) {
-		close(p[0]);
+		/* Nothing of the daemon's may outlive it in the child: the
+		 * state lock, listening sockets, the control socket and the
+		 * parent's LMDB handle would keep a restarted ternd out. */
+		close_range(3, (unsigned int)p[1] - 1, 0);
+		close_range((unsigned int)p[1] + 1, ~0U, 0);
 		signal(SIGTERM, child_term);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
