@@ -17,7 +17,7 @@ static const struct verb {
 	int		(*fn)(struct cli *, int, char **);
 	const char	*usage;
 } verbs[] = {
-	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f ADDR] [-F NAME] [RCPT...]" },
+	{ "sendmail", cmd_sendmail, "sendmail [-t] [-i] [-f ADDR] [-F NAME] [-bs|-bp|-q] [RCPT...]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "queue", cmd_queue, "queue [--json]" },
 	{ "show", cmd_show, "show [--raw] ID" },

@@ -113,7 +113,7 @@ sched_pull(struct ternd *t, struct waiter *w)
 	}
 	if (t->conf->inbound.method == CONF_INBOUND_NONE) {
 		waiters_line(t->pull.next, "no [inbound] method configured");
-		waiters_done(&t->pull.next, 0);
+		waiters_done(&t->pull.next, 69);	/* as in-process */
 		return;
 	}
 	job_start(t, &t->pull, job_pull);
