@@ -234,7 +234,11 @@ pump_out(struct conn *c, struct buf *out)
 	while (out->len > 0) {
 		if (c->tls != NULL)
 			n = tls_write(c->tls, out->data, out->len);
-		else if ((n = write(c->fd, out->data, out->len)) == -1 &&
+		/* MSG_NOSIGNAL: a peer that reset the line is EPIPE here,
+		 * not a SIGPIPE that kills `tern flush` before it reports
+		 * (the daemon ignores SIGPIPE; the CLI does not). */
+		else if ((n = send(c->fd, out->data, out->len,
+		    MSG_NOSIGNAL)) == -1 &&
 		    (errno == EAGAIN || errno == EWOULDBLOCK))
 			n = TLS_WANT_WRITE;
 		else if (n == -1 && errno == EINTR)
