@@ -16,6 +16,7 @@
 #include "../lib/ev.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
+#include "../net/conn.h"
 #include "../queue/queue.h"
 #include "../odmr/odmr.h"
 #include "../relay/relay.h"
@@ -76,7 +77,12 @@ static void
 child_term(int sig)
 {
 	(void)sig;
-	relay_stop = 1;	/* finish the transaction in flight, then quit */
+	/* The first: finish the transaction in flight, then quit. A second
+	 * (ternd's stop grace ran out): end the session now; what it had
+	 * not finished stays queued. */
+	if (relay_stop)
+		conn_abort = 1;
+	relay_stop = 1;
 }
 
 void
@@ -195,9 +201,9 @@ job_flush(struct ternd *t, struct job *j, int fd)
 	    write_line, &fd, &res);
 	if (res.error[0] != '\0')
 		write_line(&fd, res.error);
-	/* No queue_close: nothing here may touch the parent's handle, and
-	 * _exit() does not run destructors. */
-	(void)q;
+	/* Our own handle; the parent's (t->queue) is never touched here. */
+	queue_close(q);
+	close(lock);
 	return rc == -1 ? EX_IOERR : relay_exit_code(&res);
 }
 
@@ -223,5 +229,6 @@ job_pull(struct ternd *t, struct job *j, int fd)
 	    res.error[0] ? "; " : "", res.error);
 	write_line(&fd, line);
 	pull_result_clear(&res);
+	queue_close(q);
 	return rc;
 }

@@ -27,6 +27,13 @@
 
 static void retry_fired(struct ev_timer *, void *);
 static void interval_fired(struct ev_timer *, void *);
+static void grace_fired(struct ev_timer *, void *);
+
+/* How long SIGTERM lets a run finish its transaction in flight. Beyond
+ * it, a stalled smarthost would hold ternd for the engine's deadlines
+ * (up to 10 minutes, RFC 5321 4.5.3.2.6), past any service manager's
+ * stop timeout and its SIGKILL. */
+#define STOP_GRACE_MS	15000
 
 /* Somewhere for mail to go: a smarthost, or the local mailbox for what
  * the inbound side brings. Without either, runs would only spin. */
@@ -46,6 +53,7 @@ sched_init(struct ternd *t)
 {
 	t->retry = ev_timer_new(t->loop, retry_fired, t);
 	t->interval = ev_timer_new(t->loop, interval_fired, t);
+	t->grace = ev_timer_new(t->loop, grace_fired, t);
 }
 
 int
@@ -219,11 +227,26 @@ sched_stop(struct ternd *t)
 	ev_timer_stop(t->retry);
 	ev_timer_stop(t->interval);
 	/* The children finish the transaction in flight and stop (relay's
-	 * SIGTERM handling); we wait for them, then leave. */
+	 * SIGTERM handling); we wait for them, then leave. A second signal
+	 * (ours when the grace runs out, or the user's) aborts it. */
 	job_signal(&t->flush, SIGTERM);
 	job_signal(&t->pull, SIGTERM);
 	waiters_done(&t->flush.next, 75);
 	waiters_done(&t->pull.next, 75);
 	if (!sched_busy(t))
 		ev_stop(t->loop);
+	else if (!ev_timer_armed(t->grace))
+		ev_timer_after(t->grace, STOP_GRACE_MS);
+}
+
+static void
+grace_fired(struct ev_timer *tm, void *arg)
+{
+	struct ternd *t = arg;
+
+	(void)tm;
+	log_info("stopping: the run in flight did not end within %ds; "
+	    "aborting it (its mail stays queued)", STOP_GRACE_MS / 1000);
+	job_signal(&t->flush, SIGTERM);
+	job_signal(&t->pull, SIGTERM);
 }

@@ -51,6 +51,7 @@ struct ternd {
 	int		 stopping;	/* SIGTERM: no new work */
 	struct ev_timer	*retry;		/* the earliest due retry */
 	struct ev_timer	*interval;	/* [inbound] interval */
+	struct ev_timer	*grace;		/* stopping: the run in flight's time */
 	struct job	 flush;
 	struct job	 pull;
 	struct ev_io	*control;

@@ -35,6 +35,8 @@ struct conn {
 	int		 want;
 };
 
+volatile sig_atomic_t conn_abort;
+
 static int
 wait_fd(int fd, short events, int64_t deadline)
 {
@@ -44,6 +46,10 @@ wait_fd(int fd, short events, int64_t deadline)
 
 	for (;;) {
 		left = deadline - clock_mono_ms();
+		if (conn_abort) {
+			errno = ECANCELED;
+			return -1;
+		}
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -294,9 +300,14 @@ conn_run(struct conn *c, struct smtp *s, char *err, size_t errlen)
 	struct pollfd p = { .fd = c->fd };
 	int64_t deadline = -1;
 	long ms;
-	int w, n;
+	int w, n, aborted = 0;
 
 	while (!smtp_done(s)) {
+		if (conn_abort && !aborted) {
+			aborted = 1;	/* once: a server role says 421 */
+			smtp_abort(s, "aborted: tern is stopping");
+			continue;
+		}
 		if (c->want && do_starttls(c, s, err, errlen) == -1)
 			return -1;
 		if ((w = pump_out(c, smtp_output(s))) == -1) {

@@ -2,6 +2,7 @@
 #ifndef TERN_CONN_H
 #define TERN_CONN_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct buf;
@@ -16,6 +17,15 @@ struct tls_config;
  * flush`, `tern pull`, `tern check` and the daemon's delivery child.
  */
 struct conn;
+
+/*
+ * Set it (a signal handler may) to end the session in flight now rather
+ * than at the engine's deadlines, which are minutes (RFC 5321 4.5.3.2):
+ * conn_run() aborts at its next wakeup, so each recipient without a final
+ * reply keeps a local 4xx (after the final dot: "status unknown", the
+ * window of RFC 5321 6.1), and a connect or TLS handshake gives up.
+ */
+extern volatile sig_atomic_t conn_abort;
 
 /*
  * Connects to host:port (every address getaddrinfo gives, in order) within
