@@ -71,8 +71,11 @@ run:
 # The whole suite: unit tests and integration tests, built with ASan+UBSan.
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	   -fno-sanitize-recover=all
+# The plain build (build/) is for the valgrind test: memcheck and ASan do
+# not mix.
 check:
 	@sh scripts/deps test
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory B=build/check OPT="$(SANITIZE)" \
 	    LDFLAGS="-fsanitize=address,undefined" all tests
 	@sh tests/run build/check
