@@ -159,6 +159,24 @@ grep -q '^250 2.0.0 Ok: queued as' "$T/bs.out" && grep -q '^221' "$T/bs.out" || 
 "$TERN" show --raw "$(qjson | field 'd[-1]["id"]')" | grep -q '^\.dot' || fail "-bs did not unstuff"
 ok "sendmail -bs: an SMTP session on stdin/stdout queues the message"
 
+# --- tern bounce: a DSN to the local mailbox, the message gone ----------------
+cp "$CONF" "$T/good.conf"
+printf '[deliver]\nmaildir %s/Maildir\n' "$T" >> "$CONF"
+printf 'Subject: to bounce\n\nhi\n' | "$TERN" sendmail -f me@node.test gone@x.test || fail inject
+bid=$(qjson | field 'd[-1]["id"]')
+n1=$(qcount)
+expect_rc 0 "tern bounce" -- "$TERN" bounce "$bid"
+[ "$(qcount)" = $((n1 - 1)) ] || fail "bounced message still queued"
+dsn=$(grep -l "Final-Recipient: rfc822; gone@x.test" "$T/Maildir/new/"* 2>/dev/null | head -1)
+[ -n "$dsn" ] || fail "no DSN in the maildir"
+grep -q '^Action: failed' "$dsn" && grep -q '^Auto-Submitted: auto-replied' "$dsn" || fail "DSN fields"
+printf 'Subject: null\n\nhi\n' | "$TERN" sendmail -f '' gone2@x.test || fail inject
+n2=$(ls "$T/Maildir/new" | wc -l)
+expect_rc 0 "tern bounce of a <> message" -- "$TERN" bounce "$(qjson | field 'd[-1]["id"]')"
+[ "$(ls "$T/Maildir/new" | wc -l)" = "$n2" ] || fail "a bounce was made for a null sender"
+ok "tern bounce: one RFC 3464 DSN to the mailbox; none for a <> sender"
+cp "$T/good.conf" "$CONF"
+
 # --- status --json -------------------------------------------------------------
 "$TERN" status --json > "$T/st.json"
 python3 - "$T/st.json" "$(qcount)" <<'PY' || fail "status --json"
