@@ -132,12 +132,7 @@ probe_run(struct probe *p, const struct conf *cf, const struct conf_peer *pe,
 	o.tls_active = pe->tls == CONF_TLS_IMPLICIT;
 	if (secret != NULL) {
 		o.cred = &cred;
-		enum sasl_mech m;
-
-		o.mech = -1;
-		if (pe->auth != CONF_AUTH_AUTO &&
-		    sasl_mech_parse(conf_auth_name(pe->auth), &m) == 0)
-			o.mech = (int)m;
+		o.mech = secret_mech(pe->auth);
 		o.oauth = oauth || pe->auth == CONF_AUTH_XOAUTH2 ||
 		    pe->auth == CONF_AUTH_OAUTHBEARER;
 		o.plaintext_ok = host_is_loopback(pe->host);

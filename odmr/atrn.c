@@ -95,30 +95,12 @@ on_ready(void *arg, struct smtp *smtp)
 		smtp_quit(smtp);
 }
 
-/* ATRN's verdict when it was not 250 (or the session failed before). */
-static void
-on_client_end(void *arg, const struct smtp_end *e)
-{
-	struct pull *p = arg;
-
-	pull_client_end(p, e);
-}
-
-static void
-on_starttls(void *arg, struct smtp *smtp)
-{
-	struct pull *p = arg;
-
-	(void)smtp;
-	conn_want_tls(p->conn, p->tc, p->cf->inbound.peer.host);
-}
-
 /* One ATRN session; 0 when it ran (whatever ATRN said), -1 otherwise. */
 int
 atrn_session(struct pull *p)
 {
-	struct smtp_cb cb = { .ready = on_ready, .end = on_client_end,
-	    .starttls = on_starttls };
+	struct smtp_cb cb = { .ready = on_ready, .end = pull_on_end,
+	    .starttls = pull_on_starttls };
 
 	return pull_session(p, &cb);
 }

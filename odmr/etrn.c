@@ -68,26 +68,11 @@ on_etrn(void *arg, struct smtp *smtp, const struct smtp_reply *r)
 	buf_clear(&t);
 }
 
-static void
-on_end(void *arg, const struct smtp_end *e)
-{
-	pull_client_end(arg, e);
-}
-
-static void
-on_starttls(void *arg, struct smtp *smtp)
-{
-	struct pull *p = arg;
-
-	(void)smtp;
-	conn_want_tls(p->conn, p->tc, p->cf->inbound.peer.host);
-}
-
 int
 etrn_session(struct pull *p)
 {
 	struct smtp_cb cb = { .ready = on_ready, .etrn = on_etrn,
-	    .end = on_end, .starttls = on_starttls };
+	    .end = pull_on_end, .starttls = pull_on_starttls };
 	int rc;
 
 	p->etrn_next = 0;

@@ -6,6 +6,7 @@
 #include "odmr.h"
 
 struct conn;
+struct smtp;
 struct smtp_cb;
 struct smtp_end;
 struct tls_config;
@@ -33,6 +34,9 @@ int	pull_domain_ok(const struct conf *, const char *rcpt);
 /* Connect, TLS, AUTH and run cb's session on p; 0 ran, -1 failed. */
 int	pull_session(struct pull *, const struct smtp_cb *);
 void	pull_client_end(struct pull *, const struct smtp_end *);
+/* Engine callbacks every pull session shares (arg: the pull). */
+void	pull_on_starttls(void *arg, struct smtp *);
+void	pull_on_end(void *arg, const struct smtp_end *);
 
 int	atrn_session(struct pull *);
 int	etrn_session(struct pull *);

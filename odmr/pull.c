@@ -45,6 +45,21 @@ pull_domain_ok(const struct conf *cf, const char *rcpt)
 }
 
 void
+pull_on_starttls(void *arg, struct smtp *smtp)
+{
+	struct pull *p = arg;
+
+	(void)smtp;
+	conn_want_tls(p->conn, p->tc, p->cf->inbound.peer.host);
+}
+
+void
+pull_on_end(void *arg, const struct smtp_end *e)
+{
+	pull_client_end(arg, e);
+}
+
+void
 pull_client_end(struct pull *p, const struct smtp_end *e)
 {
 	struct buf t = BUF_INIT;
@@ -62,17 +77,6 @@ pull_client_end(struct pull *p, const struct smtp_end *e)
 		    p->peer, e->why, t.len ? ": " : "", t.len ? t.data : "");
 	buf_clear(&t);
 }
-
-static const int auth_mech[] = {
-	[CONF_AUTH_AUTO] = -1,
-	[CONF_AUTH_SCRAM_SHA_256] = SASL_SCRAM_SHA_256,
-	[CONF_AUTH_PLAIN] = SASL_PLAIN,
-	[CONF_AUTH_LOGIN] = SASL_LOGIN,
-	[CONF_AUTH_CRAM_MD5] = SASL_CRAM_MD5,
-	[CONF_AUTH_XOAUTH2] = SASL_XOAUTH2,
-	[CONF_AUTH_OAUTHBEARER] = SASL_OAUTHBEARER,
-	[CONF_AUTH_NONE] = -1,
-};
 
 static int
 connect_provider(struct pull *p)
@@ -117,7 +121,7 @@ pull_session(struct pull *p, const struct smtp_cb *cb)
 	if (secret != NULL) {
 		cred.secret = secret;
 		o.cred = &cred;
-		o.mech = auth_mech[pe->auth];
+		o.mech = secret_mech(pe->auth);
 		o.oauth = pe->auth == CONF_AUTH_XOAUTH2 ||
 		    pe->auth == CONF_AUTH_OAUTHBEARER;
 		o.plaintext_ok = host_is_loopback(pe->host);

@@ -12,6 +12,7 @@
 #include "../lib/buf.h"
 #include "../lib/conf.h"
 #include "../lib/util.h"
+#include "../sasl/sasl.h"
 #include "secret.h"
 
 void
@@ -107,4 +108,23 @@ secret_load(const struct conf_peer *p, char *err, size_t errlen)
 	if (p->password_file != NULL)
 		return from_file(p->password_file, err, errlen);
 	return xstrdup("");
+}
+
+int
+secret_mech(int conf_auth)
+{
+	static const int mech[] = {
+		[CONF_AUTH_AUTO] = -1,
+		[CONF_AUTH_SCRAM_SHA_256] = SASL_SCRAM_SHA_256,
+		[CONF_AUTH_PLAIN] = SASL_PLAIN,
+		[CONF_AUTH_LOGIN] = SASL_LOGIN,
+		[CONF_AUTH_CRAM_MD5] = SASL_CRAM_MD5,
+		[CONF_AUTH_XOAUTH2] = SASL_XOAUTH2,
+		[CONF_AUTH_OAUTHBEARER] = SASL_OAUTHBEARER,
+		[CONF_AUTH_NONE] = -1,
+	};
+
+	if (conf_auth < 0 || (size_t)conf_auth >= sizeof mech / sizeof mech[0])
+		return -1;
+	return mech[conf_auth];
 }

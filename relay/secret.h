@@ -16,6 +16,12 @@ struct conf_peer;
 char	*secret_load(const struct conf_peer *, char *err, size_t errlen);
 void	 secret_free(char *);
 
+/*
+ * The SASL mechanism the configured `auth` names (enum sasl_mech), or -1
+ * for auto (the engine picks: sasl_choose()) and none.
+ */
+int	 secret_mech(int conf_auth);
+
 /* First line of a command's standard output, for the oauth2_*_command
  * keys too. NULL with err on failure (exit status, no output). */
 char	*secret_command(const char *cmd, const char *what, char *err,

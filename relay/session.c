@@ -312,17 +312,6 @@ reset_backoff(struct sess *s)
 	buf_clear(&b);
 }
 
-static const int auth_mech[] = {
-	[CONF_AUTH_AUTO] = -1,
-	[CONF_AUTH_SCRAM_SHA_256] = SASL_SCRAM_SHA_256,
-	[CONF_AUTH_PLAIN] = SASL_PLAIN,
-	[CONF_AUTH_LOGIN] = SASL_LOGIN,
-	[CONF_AUTH_CRAM_MD5] = SASL_CRAM_MD5,
-	[CONF_AUTH_XOAUTH2] = SASL_XOAUTH2,
-	[CONF_AUTH_OAUTHBEARER] = SASL_OAUTHBEARER,
-	[CONF_AUTH_NONE] = -1,
-};
-
 static const struct smtp_cb callbacks = {
 	.ready = on_ready, .rcpt = on_rcpt, .done = on_done,
 	.starttls = on_starttls, .end = on_end,
@@ -375,7 +364,7 @@ run(struct sess *s, const char *secret)
 		cred.host = p->host;
 		cred.port = p->port;
 		o.cred = &cred;
-		o.mech = auth_mech[p->auth];
+		o.mech = secret_mech(p->auth);
 		o.oauth = s->tg->oauth;
 		/* Credentials only over TLS, or to loopback (Promises). */
 		o.plaintext_ok = host_is_loopback(p->host);
