@@ -103,4 +103,10 @@ void	 queue_rec_encode(const struct queue_env *e, struct buf *b);
  */
 int	 queue_rec_decode(const void *data, size_t len, struct queue_env *e);
 
+/* queue.c: a message belongs in sched (unheld, a recipient pending); moves
+ * its sched entry from (had, old) to what e says (e NULL: remove). */
+int	queue_schedulable(const struct queue_env *);
+int	queue_sched_move(struct queue *, MDB_txn *, uint64_t id, int had,
+	    int64_t old, const struct queue_env *e);
+
 #endif
