@@ -123,6 +123,8 @@ on_signal(int sig, void *arg)
 		sched_rearm(t);
 		return;
 	default:
+		if (t->stopping)
+			return;		/* already on the way out */
 		log_info("stopping on signal %d", sig);
 		listen_close(t);
 		srv_stop_all();
