@@ -123,8 +123,13 @@ on_signal(int sig, void *arg)
 		sched_rearm(t);
 		return;
 	default:
-		if (t->stopping)
-			return;		/* already on the way out */
+		if (t->stopping) {
+			/* Again: abort the run in flight now (its mail
+			 * stays queued), as the grace timer would. */
+			job_signal(&t->flush, SIGTERM);
+			job_signal(&t->pull, SIGTERM);
+			return;
+		}
 		log_info("stopping on signal %d", sig);
 		listen_close(t);
 		srv_stop_all();

@@ -267,6 +267,9 @@ dovecot_start()
 		return 0
 	fi
 	dovecot_conf || return 1
+	# A master.pid left by a stopped instance whose pid now names a
+	# zombie (pid 1 here reaps slowly) makes dovecot refuse to start.
+	rm -f "$d/run/master.pid"
 	if ! dovecot -c "$d/dovecot.conf" >>"$d/start.log" 2>&1; then
 		echo "peers: dovecot did not start, see $d/start.log" >&2
 		cat "$d/start.log" >&2
