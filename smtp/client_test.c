@@ -430,11 +430,29 @@ test_lmtp_eof_partial(void **state)
 	peer_says(p, "220 lmtp\n");
 	peer_says(p, "250-lmtp\n250 PIPELINING\n");
 	peer_sent(p);
-	peer_says(p, "250 ok\n250 ok\n250 ok\n354 go\n250 a done\n");
+	peer_says(p, "250 ok\n250 ok\n250 ok\n354 go\n");
+	peer_sent(p);			/* the body and the dot leave */
+	peer_says(p, "250 a done\n");
 	smtp_eof(p->smtp);
 	/* LMTP-06: a keeps its 250, only b becomes 451, after the dot. */
 	assert_true(has(p, "rcpt 0 dot 250 final=1\nrcpt 1 dot 451 4.4.2 "
 	    "final=1\ndone dot 451\nend eof dot after_dot=1"));
+	peer_free(p);
+}
+
+/* A line lost while the body is still ours to write is not SMTP-42's
+ * window: the server cannot have the message. */
+static void
+test_eof_body_unsent(void **state)
+{
+	struct peer *p = client(0);
+
+	peer_queue(p, &msg1);
+	hello(p, "250-mx\n250 PIPELINING\n");
+	peer_sent(p);
+	peer_says(p, "250 ok\n250 ok\n354 go\n");
+	smtp_eof(p->smtp);		/* nothing of the body was written */
+	assert_true(has(p, "after_dot=0"));
 	peer_free(p);
 }
 
@@ -490,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_lmtp),
 		cmocka_unit_test(test_lmtp_eof_partial),
+		cmocka_unit_test(test_eof_body_unsent),
 		cmocka_unit_test(test_lmtp_no_helo_fallback),
 		cmocka_unit_test(test_bad_input_ends_session),
 	};

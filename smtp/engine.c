@@ -409,7 +409,9 @@ smtp_fail(struct smtp *s, enum smtp_end_kind kind, const char *why,
 		return;
 	}
 	smtp_reply_init(&loc);
-	after_dot = s->state == SMTP_ST_DOT && s->dot_sent;
+	/* SMTP-42: only once the final dot has left us (the caller drained
+	 * the output) can the server have the message. */
+	after_dot = s->state == SMTP_ST_DOT && s->dot_sent && s->out.len == 0;
 	if (r == NULL || r->code != 421)
 		smtp_reply_set(&loc, 451, "4.4.2", after_dot ?
 		    "connection lost after the final dot: status unknown" :
