@@ -215,3 +215,151 @@ deb_version()
 		return
 	done
 }
+
+# ---- added for submit.sh and pull.sh --------------------------------------
+
+# The RSS sampler: every 0.1 s, the processes whose session id is one of
+# SIDS (or whose pid is, when a session id is not known), until SIGTERM;
+# then one line to OUT: "PEAK_RSS PEAK_HWM PEAK_ANON PEAK_SUM PEAK_PROCS"
+# (KiB; RSS, VmHWM and RssAnon of the largest process, the largest sum of
+# VmRSS over one sample, the most processes at one sample).
+SAMPLER_PY='
+import os, signal, sys, time
+out, sids = sys.argv[1], set(int(x) for x in sys.argv[2:])
+peak = [0, 0, 0, 0, 0]
+def done(sig, frame):
+    sample()
+    with open(out, "w") as f:
+        print(*peak, file=f)
+    sys.exit(0)
+def sample():
+    cnt = tot = 0
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            st = open("/proc/%s/stat" % p).read()
+            r = st.rindex(")")
+            sid = int(st[r + 2:].split()[3])
+            if sid not in sids and int(p) not in sids:
+                continue
+            if st[st.index("(") + 1:r] in ("time", "strace"):
+                continue
+            v = {}
+            for line in open("/proc/%s/status" % p):
+                k, _, rest = line.partition(":")
+                if k in ("VmRSS", "VmHWM", "RssAnon"):
+                    v[k] = int(rest.split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if not v.get("VmRSS"):
+            continue
+        cnt += 1
+        tot += v["VmRSS"]
+        peak[0] = max(peak[0], v["VmRSS"])
+        peak[1] = max(peak[1], v.get("VmHWM", 0))
+        peak[2] = max(peak[2], v.get("RssAnon", 0))
+    peak[3] = max(peak[3], tot)
+    peak[4] = max(peak[4], cnt)
+signal.signal(signal.SIGTERM, done)
+while True:
+    sample()
+    time.sleep(0.1)
+'
+
+# sampler_start OUT SID...: the sampler in the background (SAMPLER_PID).
+sampler_start()
+{
+	rm -f "$1"
+	python3 -c "$SAMPLER_PY" "$@" &
+	SAMPLER_PID=$!
+}
+
+# sampler_stop: ends the sampler started last and waits for its line.
+sampler_stop()
+{
+	[ -n "${SAMPLER_PID:-}" ] || return 0
+	kill -TERM "$SAMPLER_PID" 2>/dev/null
+	wait "$SAMPLER_PID" 2>/dev/null
+	SAMPLER_PID=
+}
+
+# proc_field PID FIELD: a number from /proc/PID/status (KiB or count).
+proc_field()
+{
+	awk -v k="$2:" '$1 == k { print $2; found = 1 }
+	    END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null ||
+	    echo 0
+}
+
+# vol_switches PID...: voluntary context switches summed over the threads
+# of each process (a thread that sleeps and wakes counts one each time);
+# a process that is gone counts 0.
+vol_switches()
+{
+	s=0
+	for p in "$@"; do
+		for t in /proc/"$p"/task/*/status; do
+			[ -f "$t" ] || continue
+			v=$(awk '$1 == "voluntary_ctxt_switches:" { print $2 }' \
+			    "$t" 2>/dev/null)
+			s=$((s + ${v:-0}))
+		done
+	done
+	echo "$s"
+}
+
+# strace_c_syncs FILE: calls of fsync + fdatasync in an `strace -c -o FILE`
+# summary.
+strace_c_syncs()
+{
+	awk '$NF == "fsync" || $NF == "fdatasync" {
+		# columns: %time seconds usecs/call calls [errors] syscall
+		n += $4
+	} END { print n + 0 }' "$1" 2>/dev/null
+}
+
+# wait_listen PORT [TENTHS]: until something listens on 127.0.0.1:PORT.
+wait_listen()
+{
+	wl=0
+	until ss -Hltn "sport = :$1" | grep -q .; do
+		wl=$((wl + 1))
+		[ $wl -lt "${2:-100}" ] || return 1
+		sleep 0.1
+	done
+}
+
+# free_tcp_port FROM: the first port from FROM on which nothing listens.
+free_tcp_port()
+{
+	fp=$1
+	while ss -Hltn "sport = :$fp" | grep -q .; do
+		fp=$((fp + 1))
+	done
+	echo "$fp"
+}
+
+# spread V...: "MEDIAN MIN MAX" of numbers (each "-" when there are none).
+spread()
+{
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '
+	    { v[NR] = $1 }
+	    END {
+		if (NR == 0) { print "- - -"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.1f %s %s\n", m, v[1], v[NR]
+	    }'
+}
+
+# summary_row FILE SCENARIO MEASURE WHO RUNS...: one line of the summary
+# bench/run prints: "SCENARIO<TAB>MEASURE<TAB>WHO<TAB>MEDIAN<TAB>MIN<TAB>MAX"
+# (WHO is tern or a peer; RUNS the figures of the individual runs).
+summary_row()
+{
+	sf=$1 ss=$2 sm=$3 sw=$4
+	shift 4
+	# shellcheck disable=SC2046 # three numbers
+	set -- $(spread "$@")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ss" "$sm" "$sw" "$1" "$2" "$3" >>"$sf"
+}
