@@ -49,20 +49,22 @@ on_message(void *arg, struct smtp *smtp, const struct smtp_envelope *env)
 	int code;
 
 	code = inject_smtp(p->cf, p->q, &src, env, reply, sizeof reply, &id);
-	smtp_server_reply(smtp, code, reply);
-	if (code != 250) {
+	/* env lives until the reply: say what came before answering. */
+	line = code != 250 ? NULL : xasprintf("%s: from=<%s> nrcpt=%zu "
+	    "size=%zu received via ATRN from %s", queue_id_str(id, ids),
+	    env->from, env->nrcpt, env->len, p->peer);
+	if (code != 250)
 		log_warnx("ATRN: message from <%s> refused: %d %s", env->from,
 		    code, reply);
+	smtp_server_reply(smtp, code, reply);
+	if (code != 250)
 		return;
-	}
 	p->res->received++;
-	p->got++;
+	if (++p->got % 64 == 0)
+		queue_trim(p->q);	/* a flat RSS over a big pull */
 	p->res->ids = xreallocarray(p->res->ids, p->res->nids + 1,
 	    sizeof *p->res->ids);
 	p->res->ids[p->res->nids++] = id;
-	line = xasprintf("%s: from=<%s> nrcpt=%zu size=%zu received via "
-	    "ATRN from %s", queue_id_str(id, ids), env->from, env->nrcpt,
-	    env->len, p->peer);
 	pull_report(p, line);
 	free(line);
 }

@@ -39,11 +39,12 @@ maildir_one(const struct conf *cf, struct queue *q, uint64_t id,
 {
 	struct queue_env e = { 0 };
 	struct buf body = BUF_INIT;
+	struct queue_outcome *out;
 	char err[512], *reply;
 	const char *first = NULL;
 	enum queue_rcpt_state st;
-	size_t i;
-	int rc;
+	size_t i, n = 0;
+	int rc, loop, gone = 0;
 
 	if (queue_get(q, id, &e) == -1 || queue_body(q, id, &body) == -1) {
 		queue_env_clear(&e);
@@ -56,20 +57,24 @@ maildir_one(const struct conf *cf, struct queue *q, uint64_t id,
 	rc = first == NULL ? 0 : maildir_deliver(cf->deliver.maildir,
 	    cf->hostname, e.sender, first, body.data, body.len, err,
 	    sizeof err);
+	loop = rc == -1 && errno == ELOOP;
 	if (rc == 0)
 		reply = xasprintf("250 2.0.0 delivered to maildir %s",
 		    cf->deliver.maildir);
 	else
-		reply = xasprintf("%s %s", errno == ELOOP ? "554 5.4.6" :
+		reply = xasprintf("%s %s", loop ? "554 5.4.6" :
 		    "451 4.3.0", err);
-	st = rc == 0 ? QUEUE_SENT : errno == ELOOP ? QUEUE_FAILED :
+	st = rc == 0 ? QUEUE_SENT : loop ? QUEUE_FAILED :
 	    QUEUE_PENDING;
 	/* One copy for all recipients: the mailbox is the user's. */
+	out = xcalloc(e.nrcpt, sizeof *out);
 	for (i = 0; i < e.nrcpt; i++) {
 		if (e.rcpt[i].state != QUEUE_PENDING)
 			continue;
-		queue_rcpt_set(q, id, (unsigned int)i, st, reply,
-		    st == QUEUE_PENDING, clock_wall());
+		out[n].idx = (unsigned int)i;
+		out[n].state = st;
+		out[n].reply = reply;
+		out[n++].tempfail = st == QUEUE_PENDING;
 		report(rep, arg, &e, e.rcpt[i].addr, "maildir",
 		    st == QUEUE_SENT ? "sent" : st == QUEUE_FAILED ?
 		    "bounced" : "deferred", reply);
@@ -80,10 +85,15 @@ maildir_one(const struct conf *cf, struct queue *q, uint64_t id,
 		else
 			res->deferred++;
 	}
+	/* The outcome and, when delivered, the removal: one commit. */
+	rc = n == 0 ? 0 : queue_record(q, id, out, n, clock_wall(), 0, &gone);
+	free(out);
 	free(reply);
 	queue_env_clear(&e);
 	buf_clear(&body);
-	return outcome_settle(cf, q, id, NULL, clock_wall());
+	if (rc == -1)
+		return -1;
+	return gone ? 0 : outcome_settle(cf, q, id, NULL, clock_wall());
 }
 
 void
@@ -105,7 +115,10 @@ local_run(const struct conf *cf, struct queue *q, const uint64_t *ids,
 		session_run(cf, q, &tg, ids, n, rep, arg, res);
 		return;
 	}
-	for (i = 0; i < n && !relay_stop; i++)
+	for (i = 0; i < n && !relay_stop; i++) {
 		if (maildir_one(cf, q, ids[i], rep, arg, res) == -1)
 			log_warnx("%s", queue_error(q));
+		if (i % 64 == 63)
+			queue_trim(q);
+	}
 }
