@@ -55,13 +55,15 @@ int
 cmd_flush(struct cli *c, int argc, char **argv)
 {
 	uint64_t *ids;
-	int i, nowait = 0, n = 0, rc;
+	int i, n = 0, rc;
 
 	ids = xcalloc((size_t)argc, sizeof *ids);
 	for (i = 1; i < argc; i++) {
+		/* --no-wait goes to the daemon as given; alone it has
+		 * nobody to trigger, so the flush runs here. */
 		if (strcmp(argv[i], "--no-wait") == 0)
-			nowait = 1;
-		else if (cli_parse_id(argv[i], &ids[n++]) == -1) {
+			continue;
+		if (cli_parse_id(argv[i], &ids[n++]) == -1) {
 			free(ids);
 			return EX_USAGE;
 		}
@@ -81,7 +83,6 @@ cmd_flush(struct cli *c, int argc, char **argv)
 			return rc;
 		}
 	}
-	(void)nowait;
 	rc = cli_flush_local(c, ids, (size_t)n);
 	free(ids);
 	return rc;

@@ -14,6 +14,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/conf.h"
+#include "../inject/inject.h"
 #include "../lib/util.h"
 #include "../msg/addr.h"
 #include "../msg/msg.h"
@@ -42,35 +43,6 @@ struct sm {
 	char		 err[512];
 };
 
-static int
-parse_notify(const char *s, unsigned int *out)
-{
-	char *dup = xstrdup(s), *tok, *save = NULL;
-	unsigned int n = 0;
-
-	for (tok = strtok_r(dup, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		if (strcasecmp(tok, "never") == 0)
-			n |= QUEUE_NOTIFY_NEVER;
-		else if (strcasecmp(tok, "success") == 0)
-			n |= QUEUE_NOTIFY_SUCCESS;
-		else if (strcasecmp(tok, "failure") == 0)
-			n |= QUEUE_NOTIFY_FAILURE;
-		else if (strcasecmp(tok, "delay") == 0)
-			n |= QUEUE_NOTIFY_DELAY;
-		else {
-			free(dup);
-			return -1;
-		}
-	}
-	free(dup);
-	/* RFC 3461 4.1: NEVER stands alone. */
-	if (n == 0 || ((n & QUEUE_NOTIFY_NEVER) && n != QUEUE_NOTIFY_NEVER))
-		return -1;
-	*out = n;
-	return 0;
-}
-
 /* An option's value: attached ("-fme@x") or the next argument. */
 static const char *
 optval(int argc, char **argv, int *i, const char *attached)
@@ -94,7 +66,7 @@ valued_flag(struct sm *sm, char f, const char *v)
 		sm->fullname = v;
 		return 0;
 	case 'N':
-		return parse_notify(v, &sm->notify);
+		return inject_notify(v, &sm->notify);
 	case 'R':
 		if (strcasecmp(v, "full") == 0)
 			sm->ret = QUEUE_RET_FULL;

@@ -16,7 +16,6 @@
 #include "../lib/ev.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "../msg/addr.h"
 #include "../queue/queue.h"
 #include "../sasl/sasl.h"
 #include "../smtp/smtp.h"
@@ -73,19 +72,13 @@ on_rcpt_to(void *arg, struct smtp *smtp, const char *to,
     const struct smtp_cmd *cmd, struct smtp_verdict *v)
 {
 	struct srv *s = arg;
-	const struct conf *cf = s->t->conf;
-	const char *dom;
-	size_t i;
 
 	(void)smtp;
 	(void)cmd;
-	if (!s->inbound || strcasecmp(to, "postmaster") == 0)
-		return;
 	/* Never a relay: only the domains we pull for (interface.md). */
-	dom = addr_domain(to);
-	for (i = 0; i < cf->inbound.ndomains; i++)
-		if (strcasecmp(dom, cf->inbound.domains[i]) == 0)
-			return;
+	if (!s->inbound || strcasecmp(to, "postmaster") == 0 ||
+	    conf_inbound_domain(s->t->conf, to))
+		return;
 	v->code = 550;
 	snprintf(v->text, sizeof v->text, "5.7.1 <%s>: relay access denied",
 	    to);

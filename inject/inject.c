@@ -14,30 +14,36 @@
 #include "../smtp/smtp.h"
 #include "inject.h"
 
-static unsigned int
-notify_bits(const char *s)
+int
+inject_notify(const char *s, unsigned int *bits)
 {
+	static const struct { const char *w; unsigned int bit; } words[] = {
+		{ "NEVER", QUEUE_NOTIFY_NEVER },
+		{ "SUCCESS", QUEUE_NOTIFY_SUCCESS },
+		{ "FAILURE", QUEUE_NOTIFY_FAILURE },
+		{ "DELAY", QUEUE_NOTIFY_DELAY },
+	};
 	unsigned int n = 0;
-	const char *p = s;
+	size_t i, l;
 
-	if (s == NULL)
-		return 0;
-	while (*p != '\0') {
-		size_t l = strcspn(p, ",");
-
-		if (l == 5 && strncasecmp(p, "NEVER", 5) == 0)
-			n |= QUEUE_NOTIFY_NEVER;
-		else if (l == 7 && strncasecmp(p, "SUCCESS", 7) == 0)
-			n |= QUEUE_NOTIFY_SUCCESS;
-		else if (l == 7 && strncasecmp(p, "FAILURE", 7) == 0)
-			n |= QUEUE_NOTIFY_FAILURE;
-		else if (l == 5 && strncasecmp(p, "DELAY", 5) == 0)
-			n |= QUEUE_NOTIFY_DELAY;
-		p += l;
-		if (*p == ',')
-			p++;
+	for (;;) {
+		l = strcspn(s, ",");
+		for (i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (l == strlen(words[i].w) &&
+			    strncasecmp(s, words[i].w, l) == 0)
+				break;
+		if (i == sizeof words / sizeof words[0])
+			return -1;
+		n |= words[i].bit;
+		if (s[l] == '\0')
+			break;
+		s += l + 1;
 	}
-	return n;
+	/* RFC 3461 4.1: NEVER stands alone. */
+	if ((n & QUEUE_NOTIFY_NEVER) && n != QUEUE_NOTIFY_NEVER)
+		return -1;
+	*bits = n;
+	return 0;
 }
 
 /* SMTP-71/72: Received: from helo (peer) by us with PROTO [for <one>]; date
@@ -114,9 +120,15 @@ inject_smtp(const struct conf *cf, struct queue *q,
 	e.envid = env->envid ? xstrdup(env->envid) : NULL;
 	e.ret = env->ret == NULL ? 0 : strcasecmp(env->ret, "FULL") == 0 ?
 	    QUEUE_RET_FULL : QUEUE_RET_HDRS;
-	for (i = 0; i < env->nrcpt; i++)
+	for (i = 0; i < env->nrcpt; i++) {
+		unsigned int notify = 0;
+
+		/* The engine checked it (501 otherwise); absent stays 0. */
+		if (env->rcpt[i].notify != NULL)
+			inject_notify(env->rcpt[i].notify, &notify);
 		queue_env_add_rcpt(&e, env->rcpt[i].addr, env->rcpt[i].orcpt,
-		    notify_bits(env->rcpt[i].notify));
+		    notify);
+	}
 	if (compose(cf, src, env, &body) == -1) {
 		snprintf(reply, replylen, "5.6.0 malformed message");
 		code = 554;

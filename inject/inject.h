@@ -27,6 +27,13 @@ struct inject_src {
 };
 
 /*
+ * A DSN NOTIFY value ("NEVER" or a comma list of SUCCESS, FAILURE, DELAY;
+ * any case, RFC 3461 4.1) as QUEUE_NOTIFY_* bits. 0, or -1 when malformed
+ * (an unknown word, NEVER with another, empty).
+ */
+int	inject_notify(const char *, unsigned int *bits);
+
+/*
  * Returns the SMTP reply code for the end of DATA and its text in reply
  * ("2.0.0 Ok: queued as ID", "4.3.1 ..." on a full disk (452), "4.3.0 ..."
  * on another queue error (451)); *id gets the queue id on 250.

@@ -563,3 +563,17 @@ conf_path(const char *cli_path, int *explicit)
 	free(h);
 	return r;
 }
+
+int
+conf_inbound_domain(const struct conf *cf, const char *mailbox)
+{
+	const char *at = strrchr(mailbox, '@');
+	size_t i;
+
+	if (at == NULL)
+		return 0;
+	for (i = 0; i < cf->inbound.ndomains; i++)
+		if (strcasecmp(at + 1, cf->inbound.domains[i]) == 0)
+			return 1;
+	return 0;
+}

@@ -148,6 +148,13 @@ const struct conf_smarthost *conf_smarthost_for(const struct conf *,
 const struct conf_smarthost *conf_smarthost_named(const struct conf *,
 	    const char *name);
 
+/*
+ * 1 when mailbox (local@domain) is for one of [inbound] domains, compared
+ * case-insensitively: the one rule that keeps every inbound path (the ETRN
+ * listener, the ATRN session) from relaying.
+ */
+int	 conf_inbound_domain(const struct conf *, const char *mailbox);
+
 /* Parsers shared with the CLI. Return 0, or -1 for a malformed value. */
 int	 conf_parse_duration(const char *, int64_t *seconds);	/* 30s 5m */
 int	 conf_parse_size(const char *, uint64_t *bytes);	/* 512K 10M */

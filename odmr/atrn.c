@@ -14,7 +14,6 @@
 #include "../lib/conf.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "../msg/addr.h"
 #include "../net/conn.h"
 #include "../queue/queue.h"
 #include "../relay/secret.h"
@@ -31,7 +30,7 @@ on_rcpt_to(void *arg, struct smtp *smtp, const char *to,
 
 	(void)smtp;
 	(void)cmd;
-	if (strcasecmp(to, "postmaster") == 0 || pull_domain_ok(p->cf, to))
+	if (strcasecmp(to, "postmaster") == 0 || conf_inbound_domain(p->cf, to))
 		return;
 	v->code = 550;		/* never a relay (interface.md) */
 	snprintf(v->text, sizeof v->text, "5.7.1 <%s>: not a domain of "

@@ -30,7 +30,6 @@ struct pull {
 };
 
 void	pull_report(struct pull *, const char *line);
-int	pull_domain_ok(const struct conf *, const char *rcpt);
 /* Connect, TLS, AUTH and run cb's session on p; 0 ran, -1 failed. */
 int	pull_session(struct pull *, const struct smtp_cb *);
 void	pull_client_end(struct pull *, const struct smtp_end *);

@@ -10,7 +10,6 @@
 #include "../lib/conf.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "../msg/addr.h"
 #include "../net/conn.h"
 #include "../queue/queue.h"
 #include "../relay/secret.h"
@@ -30,18 +29,6 @@ pull_report(struct pull *p, const char *line)
 		p->rep(p->arg, line);
 	else
 		log_info("%s", line);
-}
-
-int
-pull_domain_ok(const struct conf *cf, const char *rcpt)
-{
-	const char *dom = addr_domain(rcpt);
-	size_t i;
-
-	for (i = 0; i < cf->inbound.ndomains; i++)
-		if (strcasecmp(dom, cf->inbound.domains[i]) == 0)
-			return 1;
-	return 0;
 }
 
 void
